@@ -1,0 +1,297 @@
+"""The one typed schema for use-case YAML, shared by the DAG factory and the Spark jobs.
+
+Both sides import this module, so it must stay light: pydantic and PyYAML only (no Spark, no
+Airflow). Unknown keys are rejected everywhere so that a typo in a config is an error naming the
+file and key, not a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+#: Where the repository lives; relative paths in configs are resolved against it.
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULTS_FILE = "_defaults.yaml"
+
+#: Feature names the feature stage knows. Kept here (not in the Spark module) so configs are
+#: validated at DAG-parse time without importing Spark. ``behaviour_features`` checks it
+#: defines exactly these.
+KNOWN_FEATURES = (
+    "requests",
+    "distinct_paths",
+    "distinct_path_ratio",
+    "head_share",
+    "post_share",
+    "status_2xx_share",
+    "status_3xx_share",
+    "status_4xx_share",
+    "status_5xx_share",
+    "static_share",
+    "image_share",
+    "robots_txt",
+    "no_referrer_share",
+    "night_share",
+    "iat_mean",
+    "iat_std",
+    "duration",
+    "bytes_mean",
+    "bytes_max",
+    "distinct_user_agents",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceConfig(_Strict):
+    """Which files hold the logs of a data interval and how to read them."""
+
+    path: str = Field(
+        description="Glob of log files (plain or .gz). May use ${VAR:-default} environment "
+        "references and {start:%Y-%m-%d} / {end:...} placeholders filled from the data interval.",
+    )
+    format: Literal["combined", "common"] = "combined"
+
+
+class EntityConfig(_Strict):
+    """What one scored row stands for."""
+
+    key: Literal["client", "client_user_agent"] = "client"
+
+
+class ModelConfig(_Strict):
+    type: Literal["kmeans"] = "kmeans"
+    k: int = Field(8, ge=1, le=200)
+    max_iter: int = Field(30, ge=1, le=1000)
+    seed: int = 42
+    training_window_days: int = Field(
+        7, ge=1, le=366, description="Trailing days of features (ending at the interval's end) to fit on."
+    )
+
+
+class FileSinkConfig(_Strict):
+    type: Literal["file"] = "file"
+    path: str = Field(
+        "alerts.jsonl", description="JSONL file; relative paths are resolved inside the lake root."
+    )
+
+
+class AlertConfig(_Strict):
+    min_requests: int = Field(
+        5, ge=1, description="Entities with fewer requests in the interval are scored but never alerted."
+    )
+    max_alerts: int = Field(100, ge=1, description="Cap per interval, highest scores first.")
+    top_features: int = Field(3, ge=1, le=20)
+    sample_requests: int = Field(5, ge=0, le=50)
+    sinks: list[FileSinkConfig] = Field(default_factory=lambda: [FileSinkConfig()])
+
+
+class QualityConfig(_Strict):
+    suites: list[str] = Field(
+        default_factory=lambda: ["parsed_logs"],
+        description="Great Expectations suite names, each a JSON file in expectations/.",
+    )
+    max_quarantined_ratio: float = Field(0.05, ge=0.0, le=1.0)
+    min_parsed_rows: int = Field(1, ge=0)
+
+
+class StorageConfig(_Strict):
+    root: str | None = Field(
+        None, description="Lake root (local path or Hadoop URI). Default: $BOTWATCH_LAKE or ./lake."
+    )
+
+
+class UseCase(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{1,62}$")
+    description: str = Field(min_length=1)
+    schedule: str = "0 0 * * *"
+    timezone: str = "UTC"
+    start_date: datetime
+    end_date: datetime | None = None
+    catchup: bool = False
+    tags: list[str] = Field(default_factory=list)
+    source: SourceConfig
+    entity: EntityConfig = Field(default_factory=EntityConfig)
+    features: list[str] = Field(min_length=2)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    threshold: float = Field(95.0, ge=0.0, le=100.0)
+    alert: AlertConfig = Field(default_factory=AlertConfig)
+    quality: QualityConfig = Field(default_factory=QualityConfig)
+    spark: dict[str, str] = Field(default_factory=dict, description="Spark conf overrides.")
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron_has_five_fields(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError(f"must be a 5-field cron expression, got {value!r}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("features")
+    @classmethod
+    def _known_features(cls, value: list[str]) -> list[str]:
+        unknown = [name for name in value if name not in KNOWN_FEATURES]
+        if unknown:
+            raise ValueError(f"unknown feature(s) {unknown}; known: {', '.join(KNOWN_FEATURES)}")
+        if len(set(value)) != len(value):
+            raise ValueError("features are listed more than once")
+        return value
+
+    @field_validator("spark")
+    @classmethod
+    def _spark_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = [key for key in value if not key.startswith("spark.")]
+        if bad:
+            raise ValueError(f"Spark conf keys must start with 'spark.': {bad}")
+        return {key: str(val) for key, val in value.items()}
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> UseCase:
+        if self.end_date is not None and self.end_date <= self.start_date:
+            raise ValueError("end_date must be after start_date")
+        return self
+
+    def lake_root(self) -> str:
+        root = self.storage.root or os.environ.get("BOTWATCH_LAKE") or str(REPO_ROOT / "lake")
+        return resolve_path(root)
+
+    def source_glob(self, start: datetime, end: datetime) -> str:
+        """The source glob for one data interval, with env references and dates filled in."""
+        bounds = {"start": start, "end": end}
+        filled = _DATE_REF.sub(
+            lambda m: bounds[m.group("which")].strftime(m.group("fmt")), expand_env(self.source.path)
+        )
+        return resolve_path(filled)
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used; the message is one line: file, key and reason."""
+
+
+#: ``{start:%Y-%m-%d}`` placeholders; other braces (Hadoop ``{a,b}`` globs) are left alone.
+_DATE_REF = re.compile(r"\{(?P<which>start|end):(?P<fmt>[^}]*)\}")
+_ENV_REF = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
+
+
+def expand_env(text: str) -> str:
+    """Expand ``${VAR}`` and ``${VAR:-default}``; an unset VAR without default is an error."""
+
+    def _sub(match: re.Match[str]) -> str:
+        name, default = match.group("name"), match.group("default")
+        value = os.environ.get(name)
+        if value:
+            return value
+        if default is not None:
+            return default
+        raise ValueError(f"environment variable {name} is not set and has no default")
+
+    return _ENV_REF.sub(_sub, text)
+
+
+def resolve_path(path: str) -> str:
+    """Expand env references; make plain relative paths relative to the repository root."""
+    path = expand_env(path)
+    if "://" in path or os.path.isabs(path):
+        return path
+    return str(REPO_ROOT / path)
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}:{where} invalid YAML: {reason}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: top level must be a mapping, got {type(data).__name__}")
+    return data
+
+
+def merged_config_dict(path: Path) -> dict[str, Any]:
+    """The config as the jobs see it: ``_defaults.yaml`` of the same folder merged under it."""
+    path = Path(path)
+    defaults_path = path.parent / DEFAULTS_FILE
+    defaults = _read_yaml(defaults_path) if defaults_path.exists() else {}
+    return _deep_merge(defaults, _read_yaml(path))
+
+
+def _format_error(path: Path, exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        reason = err["msg"]
+        if err["type"] == "extra_forbidden":
+            reason = "unknown key"
+        elif err["type"] == "missing":
+            reason = "required key is missing"
+        parts.append(f"{key}: {reason}")
+    return f"{path}: " + "; ".join(parts)
+
+
+def load_usecase(path: str | os.PathLike[str]) -> UseCase:
+    """Read and validate one use-case file; raise ConfigError with file, key and reason."""
+    path = Path(path)
+    try:
+        usecase = UseCase.model_validate(merged_config_dict(path))
+    except ValidationError as exc:
+        raise ConfigError(_format_error(path, exc)) from None
+    return usecase
+
+
+def config_files(config_dir: str | os.PathLike[str]) -> list[Path]:
+    """Use-case files of a folder: every *.yaml / *.yml except files starting with '_'."""
+    folder = Path(config_dir)
+    files = [*folder.glob("*.yaml"), *folder.glob("*.yml")]
+    return sorted(p for p in files if not p.name.startswith(("_", ".")))
+
+
+def load_all(config_dir: str | os.PathLike[str]) -> tuple[list[tuple[Path, UseCase]], list[str]]:
+    """All use cases of a folder: the valid ones, and one error line per invalid file."""
+    good: list[tuple[Path, UseCase]] = []
+    errors: list[str] = []
+    seen: dict[str, Path] = {}
+    for path in config_files(config_dir):
+        try:
+            usecase = load_usecase(path)
+        except ConfigError as exc:
+            errors.append(str(exc))
+            continue
+        if usecase.id in seen:
+            errors.append(f"{path}: id: {usecase.id!r} is already used by {seen[usecase.id]}")
+            continue
+        seen[usecase.id] = path
+        good.append((path, usecase))
+    return good, errors
