@@ -54,7 +54,9 @@ def parse_instant(text: str) -> datetime:
 
 
 def build_parser(stage: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=f"botwatch-{stage}", description=f"botwatch {stage} stage")
+    parser = argparse.ArgumentParser(
+        prog=f"botwatch-{stage}", description=f"botwatch {stage} stage"
+    )
     parser.add_argument("--config", required=True, help="use-case YAML file")
     parser.add_argument("--start", required=True, type=parse_instant, help="data interval start")
     parser.add_argument("--end", required=True, type=parse_instant, help="data interval end")
@@ -105,7 +107,9 @@ def write_run_record(spark: Any, ctx: StageContext, **fields: Any) -> dict[str, 
 
 def setup_logging() -> None:
     logging.basicConfig(
-        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
 
 

@@ -69,11 +69,14 @@ class EntityConfig(_Strict):
 
 class ModelConfig(_Strict):
     type: Literal["kmeans"] = "kmeans"
-    k: int = Field(8, ge=1, le=200)
+    k: int = Field(8, ge=2, le=200, description="KMeans clusters (Spark needs at least 2).")
     max_iter: int = Field(30, ge=1, le=1000)
     seed: int = 42
     training_window_days: int = Field(
-        7, ge=1, le=366, description="Trailing days of features (ending at the interval's end) to fit on."
+        7,
+        ge=1,
+        le=366,
+        description="Trailing days of features (ending at the interval's end) to fit on.",
     )
 
 
@@ -86,7 +89,9 @@ class FileSinkConfig(_Strict):
 
 class AlertConfig(_Strict):
     min_requests: int = Field(
-        5, ge=1, description="Entities with fewer requests in the interval are scored but never alerted."
+        5,
+        ge=1,
+        description="Entities with fewer requests in the interval are scored but never alerted.",
     )
     max_alerts: int = Field(100, ge=1, description="Cap per interval, highest scores first.")
     top_features: int = Field(3, ge=1, le=20)
@@ -109,6 +114,26 @@ class StorageConfig(_Strict):
     )
 
 
+class AirflowConfig(_Strict):
+    """How the DAG runs its Spark jobs; the Spark side never reads this."""
+
+    conn_id: str = Field(
+        "spark_default", description="Airflow Spark connection (master, deploy mode)."
+    )
+    owner: str = "botwatch"
+    retries: int = Field(
+        1, ge=0, le=10, description="Retries of every stage but validate (never retried)."
+    )
+    retry_delay_minutes: float = Field(5, ge=0)
+    max_active_runs: int = Field(
+        1, ge=1, description="Runs in parallel; training reads earlier runs' output."
+    )
+    py_files: str | None = Field(
+        None, description="Comma-separated zips/eggs shipped with each job (cluster deploys)."
+    )
+    execution_timeout_minutes: float | None = Field(None, gt=0)
+
+
 class UseCase(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]{1,62}$")
     description: str = Field(min_length=1)
@@ -127,12 +152,19 @@ class UseCase(_Strict):
     quality: QualityConfig = Field(default_factory=QualityConfig)
     spark: dict[str, str] = Field(default_factory=dict, description="Spark conf overrides.")
     storage: StorageConfig = Field(default_factory=StorageConfig)
+    airflow: AirflowConfig = Field(default_factory=AirflowConfig)
 
     @field_validator("schedule")
     @classmethod
     def _cron_has_five_fields(cls, value: str) -> str:
         if len(value.split()) != 5:
             raise ValueError(f"must be a 5-field cron expression, got {value!r}")
+        try:  # croniter comes with Airflow; the Spark side may run without it
+            from croniter import croniter
+        except ImportError:
+            return value
+        if not croniter.is_valid(value):
+            raise ValueError(f"invalid cron expression {value!r}")
         return value
 
     @field_validator("timezone")
@@ -178,9 +210,14 @@ class UseCase(_Strict):
         """The source glob for one data interval, with env references and dates filled in."""
         bounds = {"start": start, "end": end}
         filled = _DATE_REF.sub(
-            lambda m: bounds[m.group("which")].strftime(m.group("fmt")), expand_env(self.source.path)
+            lambda m: bounds[m.group("which")].strftime(m.group("fmt")),
+            expand_env(self.source.path),
         )
         return resolve_path(filled)
+
+    def source_glob_all(self) -> str:
+        """The source glob for every interval at once (date placeholders become ``*``)."""
+        return resolve_path(_DATE_REF.sub("*", expand_env(self.source.path)))
 
 
 class ConfigError(ValueError):
@@ -230,7 +267,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
+        where = f" line {mark.line + 1}:" if mark is not None else ""
         reason = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{path}:{where} invalid YAML: {reason}") from exc
     if data is None:
@@ -252,7 +289,7 @@ def _format_error(path: Path, exc: ValidationError) -> str:
     parts = []
     for err in exc.errors():
         key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        reason = err["msg"]
+        reason = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             reason = "unknown key"
         elif err["type"] == "missing":

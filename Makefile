@@ -1,0 +1,71 @@
+# botwatch: two commands do all the set-up on a fresh machine.
+#   make demo   install, prepare Airflow (SQLite, no examples), run the default use case end to end
+#   make test   install, run the whole test suite
+# Everything is installed into ./.venv from the committed uv.lock; Airflow lives in ./.airflow.
+
+SHELL := /bin/bash
+ROOT := $(CURDIR)
+VENV := $(ROOT)/.venv
+UV_TOOL_VENV := $(ROOT)/.tools/uvenv
+UV := $(shell command -v uv 2>/dev/null || echo $(UV_TOOL_VENV)/bin/uv)
+
+# A JDK 17+ for Spark: $JAVA_HOME if it is one, else the Debian/Ubuntu OpenJDK 17 folder, else
+# the `java` on PATH. `check-java` says what to install when none fits.
+JAVA_HOME ?= $(shell for d in /usr/lib/jvm/java-17-openjdk-* /usr/lib/jvm/java-21-openjdk-*; do \
+	[ -x "$$d/bin/java" ] && { echo "$$d"; break; }; done)
+export JAVA_HOME
+
+export AIRFLOW_HOME ?= $(ROOT)/.airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(ROOT)/dags
+export AIRFLOW__CORE__PLUGINS_FOLDER := $(ROOT)/plugins
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := True
+# The JSON form: the URI form spark://local[*] silently falls back to yarn.
+export AIRFLOW_CONN_SPARK_DEFAULT := {"conn_type":"spark","host":"local[*]"}
+export SPARK_LOCAL_IP ?= 127.0.0.1
+export PYSPARK_PYTHON := $(VENV)/bin/python
+export GX_ANALYTICS_ENABLED := false
+export PATH := $(VENV)/bin:$(PATH)
+export PYTHONPATH := $(ROOT)/plugins$(if $(PYTHONPATH),:$(PYTHONPATH))
+
+# demo options: LOGS=glob of other logs (e.g. '../shared/data/logs/aircareonline/*{start:%Y-%m}.log.gz'),
+# FROM/TO=first/last day to run (default: the days the logs cover), USECASE=id.
+USECASE ?= behavioural_bots
+DEMO_ARGS := $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO))
+ifdef LOGS
+export BOTWATCH_LOGS := $(LOGS)
+endif
+
+.PHONY: demo test install check-java airflow-db lint bench-clean clean
+
+$(UV):
+	python3 -m venv $(UV_TOOL_VENV)
+	$(UV_TOOL_VENV)/bin/pip install --quiet uv
+
+$(VENV)/.installed: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen --compile-bytecode --python python3.11
+	touch $@
+
+install: check-java $(VENV)/.installed
+
+check-java:
+	@v=$$("$${JAVA_HOME:+$$JAVA_HOME/bin/}java" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1); \
+	if [ -z "$$v" ] || [ "$$v" -lt 17 ]; then \
+	  echo "botwatch needs a JDK 17 or newer for Spark (found: $${v:-none}): install openjdk-17-jdk-headless (apt) or set JAVA_HOME to one." >&2; \
+	  exit 1; fi
+
+airflow-db: install
+	@mkdir -p $(AIRFLOW_HOME)
+	airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || { tail -20 $(AIRFLOW_HOME)/db-migrate.log; exit 1; }
+
+demo: airflow-db
+	python -m botwatch_airflow.demo --usecase $(USECASE) $(DEMO_ARGS)
+
+test: install
+	python -m pytest -q tests
+
+lint: install
+	ruff check . && ruff format --check .
+
+clean:
+	rm -rf $(ROOT)/lake $(ROOT)/.airflow

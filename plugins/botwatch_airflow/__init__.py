@@ -1,0 +1,1 @@
+"""Airflow side of botwatch: the DAG factory that turns use-case YAML into DAGs."""

@@ -1,0 +1,69 @@
+"""Validate stage: the gate between ingest and everything that learns from the parsed logs.
+
+A model fitted on misparsed rows, or alerts raised on them, are worse than a late run, so any
+failed rule stops the DAG run here (exit 1; the DAG gives this task no retries because a rerun
+on the same data fails the same way). The full GE results are kept in the lake for the person
+who has to look at why.
+
+    spark-submit spark_jobs/validate.py --config usecase_configs/x.yaml --start ... --end ...
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from spark_jobs import lake
+from spark_jobs.job_common import StageContext, StageFailed, run_main, write_run_record
+from spark_jobs.quality_gate import (
+    check_counts,
+    describe_failure,
+    expectations_dir,
+    run_suite,
+)
+
+
+def _inputs_missing(spark: Any, ctx: StageContext) -> list[str]:
+    missing = []
+    if not lake.exists(spark, ctx.path("parsed")):
+        missing.append(f"no parsed partition at {ctx.path('parsed')}")
+    if not lake.exists(spark, ctx.run_record_path("ingest")):
+        missing.append(f"no ingest run record at {ctx.run_record_path('ingest')}")
+    return missing
+
+
+def body(spark: Any, ctx: StageContext) -> None:
+    failures = _inputs_missing(spark, ctx)
+    if failures:
+        write_run_record(spark, ctx, success=False, failures=failures, suites={})
+        raise StageFailed("; ".join(failures))
+
+    record = lake.read_json(spark, ctx.run_record_path("ingest"))
+    failures = [f"counts: {line}" for line in check_counts(record, ctx.usecase.quality)]
+
+    parsed = spark.read.parquet(ctx.path("parsed"))
+    suites = {}
+    for name in ctx.usecase.quality.suites:
+        outcome = run_suite(parsed, name, expectations_dir())
+        lake.write_json(spark, f"{ctx.path('validation')}/{name}.json", outcome["result"])
+        suites[name] = {"success": outcome["success"], "failed": outcome["failed"]}
+        failures += [f"{name}: {describe_failure(f)}" for f in outcome["failed"]]
+
+    write_run_record(
+        spark,
+        ctx,
+        success=not failures,
+        failures=failures,
+        suites=suites,
+        counts={k: record.get(k) for k in ("read", "parsed", "quarantined", "out_of_window")},
+    )
+    if failures:
+        raise StageFailed(f"{len(failures)} quality check(s) failed: " + "; ".join(failures))
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_main("validate", body, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
