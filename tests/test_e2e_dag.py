@@ -68,7 +68,7 @@ def _write_corrupted_copy(source: Path, target: Path) -> None:
     with gzip.open(source, "rt", encoding="utf-8") as src, gzip.open(target, "wt") as dst:
         for number, line in enumerate(src):
             if number % 3 == 0:
-                dst.write("#@! corrupted by the test " + line[::-1].lstrip())
+                dst.write("#@! corrupted by the test " + line.rstrip("\n")[::-1] + "\n")
             else:
                 dst.write(line.replace('" 200 ', '" 999 ', 1))
 
