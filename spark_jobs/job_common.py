@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -89,7 +90,10 @@ def get_spark(ctx: StageContext) -> Any:
     builder = builder.config("spark.sql.session.timeZone", "UTC")
     for key, value in ctx.usecase.spark.items():
         builder = builder.config(key, value)
-    return builder.getOrCreate()
+    spark = builder.getOrCreate()
+    # Spark's INFO lines (thousands per job) would bury the stage's own log in the Airflow task.
+    spark.sparkContext.setLogLevel(os.environ.get("BOTWATCH_SPARK_LOG_LEVEL", "WARN"))
+    return spark
 
 
 def write_run_record(spark: Any, ctx: StageContext, **fields: Any) -> dict[str, Any]:

@@ -107,6 +107,17 @@ class QualityConfig(_Strict):
     max_quarantined_ratio: float = Field(0.05, ge=0.0, le=1.0)
     min_parsed_rows: int = Field(1, ge=0)
 
+    @field_validator("suites")
+    @classmethod
+    def _suites_exist(cls, value: list[str]) -> list[str]:
+        """Catch a misspelt suite when the DAG is parsed, not when validate runs."""
+        folder = Path(os.environ.get("BOTWATCH_EXPECTATIONS_DIR") or REPO_ROOT / "expectations")
+        if folder.is_dir():  # a cluster driver may run without the repo's folder
+            missing = [name for name in value if not (folder / f"{name}.json").is_file()]
+            if missing:
+                raise ValueError(f"no suite file {folder}/<name>.json for {missing}")
+        return value
+
 
 class StorageConfig(_Strict):
     root: str | None = Field(

@@ -44,7 +44,11 @@ def body(spark: Any, ctx: StageContext) -> None:
     parsed = spark.read.parquet(ctx.path("parsed"))
     suites = {}
     for name in ctx.usecase.quality.suites:
-        outcome = run_suite(parsed, name, expectations_dir())
+        try:
+            outcome = run_suite(parsed, name, expectations_dir())
+        except (OSError, ValueError) as exc:  # missing or malformed suite file
+            failures.append(f"{name}: suite could not be loaded: {exc}")
+            continue
         lake.write_json(spark, f"{ctx.path('validation')}/{name}.json", outcome["result"])
         suites[name] = {"success": outcome["success"], "failed": outcome["failed"]}
         failures += [f"{name}: {describe_failure(f)}" for f in outcome["failed"]]

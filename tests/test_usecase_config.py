@@ -37,6 +37,7 @@ def test_defaults_are_merged_under_each_config():
         ("threshold_range", "threshold", "less than or equal to 100"),
         ("bad_format", "source.format", "'combined' or 'common'"),
         ("broken_yaml", "line 3:", "invalid YAML"),
+        ("unknown_suite", "quality.suites", "parsed_logz"),
     ],
 )
 def test_broken_config_gives_one_line_with_file_key_and_reason(tmp_path, name, key, reason):

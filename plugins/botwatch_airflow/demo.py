@@ -128,7 +128,7 @@ def summarise(usecase: UseCase, done: list[tuple[datetime, datetime]]) -> None:
     )
     print(f"  entities scored {totals['entities']:,}  alerts raised {totals['alerts']:,}")
     for rec in sorted(alerts, key=lambda r: -float(r.get("score", 0)))[:5]:
-        print(f"    {rec.get('entity')}: {rec.get('reason')}")
+        print(f"    {rec.get('interval_start', '')[:10]} {rec.get('entity')}: {rec.get('reason')}")
     print(f"  lake (Parquet partitions per stage and interval): {root}")
     print(f"  alerts file(s): {', '.join(sink_paths)}")
 
