@@ -18,6 +18,8 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 if str(REPO / "plugins") not in sys.path:
     sys.path.append(str(REPO / "plugins"))
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+# assertDataFrameEqual imports pandas-on-Spark, which warns unless this is set.
+os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
