@@ -6,6 +6,7 @@ import hashlib
 import json
 from datetime import UTC, datetime
 
+from parsed_rows import PARSED_SCHEMA, parsed_row
 from pyspark.testing import assertDataFrameEqual
 
 from spark_jobs import alert, lake
@@ -23,11 +24,6 @@ SCORES_SCHEMA = (
     "entity string, client string, user_agent string, requests double, robots_txt double, "
     f"head_share double, score double, distance double, cluster int, model_version string, "
     f"contributions {CONTRIB}"
-)
-PARSED_SCHEMA = (
-    "ts timestamp, ts_offset string, client string, ident string, auth_user string, "
-    "method string, path string, query string, protocol string, request string, status int, "
-    "bytes long, referrer string, user_agent string, source_file string"
 )
 BOT_CONTRIB = [
     ("robots_txt", 1.0, 0.0, 0.6),
@@ -62,23 +58,8 @@ SCORES = [
 
 
 def _parsed(client, second, path="/", user_agent="bot/1.0", method="GET", query=None):
-    return (
-        datetime(2015, 5, 17, 10, 0, second),
-        "+0000",
-        client,
-        "-",
-        "-",
-        method,
-        path,
-        query,
-        "HTTP/1.1",
-        f"{method} {path}{'?' + query if query else ''} HTTP/1.1",
-        200,
-        10,
-        None,
-        user_agent,
-        "access.log",
-    )
+    ts = datetime(2015, 5, 17, 10, 0, second)
+    return parsed_row(ts, client, method=method, path=path, query=query, user_agent=user_agent)
 
 
 PARSED = [

@@ -9,38 +9,18 @@ import json
 from datetime import datetime
 
 import pytest
+from parsed_rows import PARSED_SCHEMA, parsed_row
 
 from spark_jobs import lake, validate
 from spark_jobs.quality_gate import check_counts, describe_failure, run_suite
 from spark_jobs.usecase_schema import QualityConfig
 
-PARSED_SCHEMA = (
-    "ts timestamp, ts_offset string, client string, ident string, auth_user string, "
-    "method string, path string, query string, protocol string, request string, status int, "
-    "bytes long, referrer string, user_agent string, source_file string"
-)
 START, END = "2015-05-17T00:00:00Z", "2015-05-18T00:00:00Z"
 
 
 def _row(second, client="83.149.9.216", status=200, method="GET", path="/a", nbytes=512):
-    request = f"{method} {path} HTTP/1.1" if method else "-"
-    return (
-        datetime(2015, 5, 17, 10, 5, second),
-        "+0000",
-        client,
-        "-",
-        "-",
-        method,
-        path,
-        None,
-        "HTTP/1.1" if method else None,
-        request,
-        status,
-        nbytes,
-        None,
-        "Mozilla/5.0",
-        "access.log",
-    )
+    ts = datetime(2015, 5, 17, 10, 5, second)
+    return parsed_row(ts, client, method=method, path=path, status=status, nbytes=nbytes)
 
 
 GOOD_ROWS = [
