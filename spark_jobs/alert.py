@@ -51,14 +51,10 @@ def build_alerts(spark: Any, ctx: StageContext) -> list[dict]:
 
 
 def sink_path(sink: FileSinkConfig, lake_root: str) -> str:
-    """Relative sink paths live in the lake root; the sink writes the local filesystem only."""
-    path = sink.path
-    if not os.path.isabs(path):
-        root = lake_root.removeprefix("file://")
-        if "://" in root:
-            raise StageFailed(f"file sink {path!r}: lake root {lake_root} is not a local path")
-        path = os.path.join(root, path)
-    return path
+    try:
+        return sink.resolved_path(lake_root)
+    except ValueError as exc:
+        raise StageFailed(str(exc)) from None
 
 
 def _known_ids(path: Path) -> set[str]:

@@ -12,16 +12,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from spark_jobs.usecase_schema import REPO_ROOT, QualityConfig
+from spark_jobs.usecase_schema import QualityConfig, expectations_dir
 
 #: How many offending values a failure line shows: enough to recognise the problem in a task
 #: log, short enough to stay one line.
 _EXAMPLES = 3
-
-
-def expectations_dir() -> Path:
-    """Where suites live; the env override lets a deployment ship suites outside the repo."""
-    return Path(os.environ.get("BOTWATCH_EXPECTATIONS_DIR") or REPO_ROOT / "expectations")
 
 
 def load_suite_json(suite_name: str, directory: str | os.PathLike[str] | None = None) -> dict:

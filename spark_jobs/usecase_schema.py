@@ -86,6 +86,15 @@ class FileSinkConfig(_Strict):
         "alerts.jsonl", description="JSONL file; relative paths are resolved inside the lake root."
     )
 
+    def resolved_path(self, lake_root: str) -> str:
+        """Relative paths live in the lake root; the file sink writes the local filesystem only."""
+        if os.path.isabs(self.path):
+            return self.path
+        root = lake_root.removeprefix("file://")
+        if "://" in root:
+            raise ValueError(f"file sink {self.path!r}: lake root {lake_root} is not a local path")
+        return os.path.join(root, self.path)
+
 
 class AlertConfig(_Strict):
     min_requests: int = Field(
@@ -111,7 +120,7 @@ class QualityConfig(_Strict):
     @classmethod
     def _suites_exist(cls, value: list[str]) -> list[str]:
         """Catch a misspelt suite when the DAG is parsed, not when validate runs."""
-        folder = Path(os.environ.get("BOTWATCH_EXPECTATIONS_DIR") or REPO_ROOT / "expectations")
+        folder = expectations_dir()
         if folder.is_dir():  # a cluster driver may run without the repo's folder
             missing = [name for name in value if not (folder / f"{name}.json").is_file()]
             if missing:
@@ -229,6 +238,11 @@ class UseCase(_Strict):
     def source_glob_all(self) -> str:
         """The source glob for every interval at once (date placeholders become ``*``)."""
         return resolve_path(_DATE_REF.sub("*", expand_env(self.source.path)))
+
+
+def expectations_dir() -> Path:
+    """Where Great Expectations suites live; the env override lets a deployment ship its own."""
+    return Path(os.environ.get("BOTWATCH_EXPECTATIONS_DIR") or REPO_ROOT / "expectations")
 
 
 class ConfigError(ValueError):

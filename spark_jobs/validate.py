@@ -15,12 +15,8 @@ from typing import Any
 
 from spark_jobs import lake
 from spark_jobs.job_common import StageContext, StageFailed, run_main, write_run_record
-from spark_jobs.quality_gate import (
-    check_counts,
-    describe_failure,
-    expectations_dir,
-    run_suite,
-)
+from spark_jobs.quality_gate import check_counts, describe_failure, run_suite
+from spark_jobs.usecase_schema import expectations_dir
 
 
 def _inputs_missing(spark: Any, ctx: StageContext) -> list[str]:

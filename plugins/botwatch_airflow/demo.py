@@ -107,10 +107,7 @@ def summarise(usecase: UseCase, done: list[tuple[datetime, datetime]]) -> None:
             totals[name] += int(ingest.get(name, 0))
         totals["entities"] += int(_record(root, usecase.id, key, "score").get("entities", 0))
         totals["alerts"] += int(_record(root, usecase.id, key, "alert").get("alerts", 0))
-    sink_paths = [
-        sink.path if Path(sink.path).is_absolute() else f"{root}/{sink.path}"
-        for sink in usecase.alert.sinks
-    ]
+    sink_paths = [sink.resolved_path(root) for sink in usecase.alert.sinks]
     alerts = []
     keys = {(s.isoformat(), e.isoformat()) for s, e in done}
     for sink in sink_paths:
