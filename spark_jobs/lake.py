@@ -3,7 +3,8 @@
 Layout under the lake root, one partition per use case and data interval::
 
     parsed/use_case=<id>/interval=<key>/        Parquet, one row per parsed log line
-    quarantine/use_case=<id>/interval=<key>/    Parquet, lines that did not parse, with reason
+    quarantine/use_case=<id>/interval=<key>/    Parquet, lines that did not parse: file, line, reason
+    out_of_window/use_case=<id>/interval=<key>/ Parquet, parsed lines timed outside the interval
     features/use_case=<id>/interval=<key>/      Parquet, one row per entity
     scores/use_case=<id>/interval=<key>/        Parquet, one row per entity with score 0-100
     alerts/use_case=<id>/interval=<key>/        Parquet, one row per alert
@@ -25,7 +26,17 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-DATASETS = ("parsed", "quarantine", "features", "scores", "alerts", "runs", "models", "validation")
+DATASETS = (
+    "parsed",
+    "quarantine",
+    "out_of_window",
+    "features",
+    "scores",
+    "alerts",
+    "runs",
+    "models",
+    "validation",
+)
 
 
 def interval_key(start: datetime) -> str:

@@ -19,6 +19,7 @@ from pyspark.sql import types as T
 from pyspark.sql.utils import AnalysisException
 
 from spark_jobs.job_common import StageFailed
+from spark_jobs.log_formats import ISO_TIME, JSON_FORMATS, LineFormat, preset
 
 PARSED_SCHEMA = T.StructType(
     [
@@ -36,6 +37,12 @@ PARSED_SCHEMA = T.StructType(
         T.StructField("bytes", T.LongType()),
         T.StructField("referrer", T.StringType()),
         T.StructField("user_agent", T.StringType()),
+        T.StructField("vhost", T.StringType()),
+        T.StructField("server_port", T.IntegerType()),
+        T.StructField("session_id", T.StringType()),
+        T.StructField("x_forwarded_for", T.StringType()),
+        T.StructField("request_time_ms", T.DoubleType()),
+        T.StructField("extra", T.StringType()),
         T.StructField("source_file", T.StringType()),
     ]
 )
@@ -44,35 +51,14 @@ PARSED_COLUMNS = tuple(PARSED_SCHEMA.fieldNames())
 QUARANTINE_SCHEMA = T.StructType(
     [
         T.StructField("source_file", T.StringType()),
+        T.StructField("line_no", T.LongType()),
         T.StructField("line", T.StringType()),
         T.StructField("reason", T.StringType()),
     ]
 )
 
-#: Apache writes ``%t`` like this; ``Z`` takes the numeric offset, so the result is a UTC instant.
-TIME_FORMAT = "dd/MMM/yyyy:HH:mm:ss Z"
-
-# A quoted field as Apache writes it: ``"`` and ``\`` inside are backslash-escaped. Possessive
-# quantifiers keep Java's regex from backtracking (or recursing) through long user agents.
-_QUOTED = r'(?:[^"\\]++|\\.)*+'
-
-# Java named groups allow letters and digits only, hence ``authuser`` and ``useragent``.
-_CLF_PREFIX = (
-    r"^(?<client>\S+) (?<ident>\S+) (?<authuser>\S+) \[(?<time>[^\]]*)\] "
-    rf'"(?<request>{_QUOTED})" (?<status>\S+) (?<bytes>\S+)'
-)
-
-#: One regex per format. ``common`` ignores anything after the size (so combined files read as
-#: common just lose referrer and agent). ``combined`` accepts a missing agent, an agent cut off
-#: before its closing quote (truncated lines happen in real logs), and ignores fields after the
-#: agent (nginx often appends e.g. X-Forwarded-For).
-LINE_PATTERNS = {
-    "common": _CLF_PREFIX + r"(?: .*)?$",
-    "combined": (
-        _CLF_PREFIX
-        + rf'(?: "(?<referrer>{_QUOTED})"(?: "(?<useragent>{_QUOTED})(?:"(?: .*)?)?)?)?$'
-    ),
-}
+#: Why a line was quarantined, in the order they are checked.
+REASONS = ("empty", "no_match", "bad_timestamp", "bad_status", "bad_bytes")
 
 #: ``METHOD TARGET [PROTOCOL]``; anything else (worm garbage, ``-``) leaves these null.
 REQUEST_PATTERN = r"^(?<method>[A-Za-z_-]+) (?<target>\S+)(?: (?<protocol>\S+))?$"
@@ -80,6 +66,7 @@ REQUEST_PATTERN = r"^(?<method>[A-Za-z_-]+) (?<target>\S+)(?: (?<protocol>\S+))?
 # Joins the groups of a match; Apache and nginx escape control characters, so a parsed field
 # never holds it, and a line that does is caught by the field count check.
 _SEP = "\x1f"
+_ZONE_LETTERS = re.compile(r"[XxZOV]")
 
 
 def _match_groups(col: Column, pattern: str) -> tuple[Column, dict[str, Column]]:
@@ -95,41 +82,103 @@ def _group_names(pattern: str) -> list[str]:
     return re.findall(r"\(\?<([A-Za-z][A-Za-z0-9]*)>", pattern)
 
 
-def _dash_to_null(col: Column) -> Column:
+def dash_to_null(col: Column) -> Column:
     """Logs write ``-`` for "no value"; an empty or absent field means the same."""
     return F.when(~col.isin("-", ""), col)
 
 
-def parse_lines(df: DataFrame, fmt: str) -> DataFrame:
+def parse_time(raw: Column, time_format: str, log_timezone: str = "UTC") -> tuple[Column, Column]:
+    """(UTC timestamp, the offset as written, e.g. ``-0400``) of a time field.
+
+    Times written without a zone are read in ``log_timezone``; epoch times are UTC by definition.
+    """
+    if time_format.startswith("epoch_"):
+        number = raw.try_cast("double")
+        scale = {"epoch_sec": 1.0, "epoch_msec": 1e-3, "epoch_usec": 1e-6}[time_format]
+        return F.timestamp_seconds(number * F.lit(scale)), F.when(number.isNotNull(), "+0000")
+    if time_format == ISO_TIME:
+        ts = F.try_to_timestamp(raw)
+        has_zone = raw.rlike(r"(Z|[+-][0-9]{2}:?[0-9]{2})$")
+    else:
+        ts = F.try_to_timestamp(raw, F.lit(time_format))
+        has_zone = F.lit(bool(_ZONE_LETTERS.search(time_format.replace("'", ""))))
+    ts = F.when(has_zone, ts).otherwise(F.to_utc_timestamp(ts, log_timezone))
+    written = F.regexp_extract(raw, r"(Z|[+-][0-9]{2}:?[0-9]{2})$", 1)
+    offset = F.when(written == "Z", "+0000").when(written != "", F.regexp_replace(written, ":", ""))
+    return ts.cast("timestamp"), F.when(has_zone, offset)
+
+
+def _request_parts(g: dict[str, Column]) -> dict[str, Column]:
+    """method / path / query / protocol / request from ``%r``, or from its pieces when the format
+    logs them separately (``%m %U%q %H``, ``$request_method $request_uri``)."""
+    if "request" in g:
+        req_ok, r = _match_groups(g["request"], REQUEST_PATTERN)
+        target = F.split(r["target"], r"\?", 2)
+        return {
+            "method": F.when(req_ok, r["method"]),
+            "path": F.when(req_ok, F.get(target, 0)),
+            "query": F.when(req_ok, F.nullif(F.get(target, 1), F.lit(""))),
+            "protocol": F.when(req_ok, F.nullif(r["protocol"], F.lit(""))),
+            "request": g["request"],
+        }
+    if "target" in g:
+        target = F.split(g["target"], r"\?", 2)
+        path, query = F.get(target, 0), F.get(target, 1)
+    else:
+        path = g["urlpath"]
+        query = g.get("querystring", g.get("query", F.lit(None)))
+        query = F.regexp_replace(query, r"^\?", "")
+    method = dash_to_null(g.get("method", F.lit(None)))
+    protocol = dash_to_null(g.get("protocol", F.lit(None)))
+    query = F.nullif(query, F.lit(""))
+    uri = F.concat_ws("?", path, query)
+    return {
+        "method": method,
+        "path": dash_to_null(path),
+        "query": query,
+        "protocol": protocol,
+        "request": F.concat_ws(" ", method, uri, protocol),
+    }
+
+
+def parse_lines(df: DataFrame, fmt: str | LineFormat, log_timezone: str = "UTC") -> DataFrame:
     """Add the parsed columns and ``reason`` (null when the line parsed) to ``value`` lines.
 
-    Nothing is dropped here, so the caller can count and quarantine what did not parse.
+    ``fmt`` is a compiled format, a preset name or ``json``. Nothing is dropped here, so the
+    caller can count and quarantine what did not parse.
     """
-    if fmt not in LINE_PATTERNS:
-        raise ValueError(f"unknown log format {fmt!r}; known: {', '.join(LINE_PATTERNS)}")
+    if isinstance(fmt, str) and fmt in JSON_FORMATS:
+        from spark_jobs.json_logs import parse_json_lines
+
+        return parse_json_lines(df, log_timezone=log_timezone)
+    line_format = preset(fmt) if isinstance(fmt, str) else fmt
     # A file written on Windows (or through a CRLF-translating copy) ends lines with \r.
     line = F.regexp_replace(F.col("value"), r"\r+$", "")
-    matched, g = _match_groups(line, LINE_PATTERNS[fmt])
-    req_ok, r = _match_groups(g["request"], REQUEST_PATTERN)
-    target = F.split(r["target"], r"\?", 2)
-    status_ok = g["status"].rlike(r"^[0-9]{3}$")
-    bytes_ok = g["bytes"].rlike(r"^[0-9]{1,18}$") | (g["bytes"] == "-")
-    ts = F.try_to_timestamp(g["time"], F.lit(TIME_FORMAT)).cast("timestamp")
+    matched, g = _match_groups(line, line_format.pattern)
+    ts, offset = parse_time(g["time"], line_format.time_format, log_timezone)
+    nbytes = g.get("bytes", F.lit("-"))
+    status = g.get("status", F.lit(None))
+    status_ok = status.rlike(r"^[0-9]{3}$")
+    bytes_ok = nbytes.rlike(r"^[0-9]{1,18}$") | nbytes.isin("-", "")
+    unit = line_format.request_time_unit
+    reqtime = g["reqtime"].try_cast("double") if "reqtime" in g else F.lit(None)
     columns = {
         "ts": ts,
-        "ts_offset": F.nullif(F.regexp_extract(g["time"], r"([+-][0-9]{4})$", 1), F.lit("")),
-        "client": g["client"],
-        "ident": _dash_to_null(g["ident"]),
-        "auth_user": _dash_to_null(g["authuser"]),
-        "method": F.when(req_ok, r["method"]),
-        "path": F.when(req_ok, F.get(target, 0)),
-        "query": F.when(req_ok, F.nullif(F.get(target, 1), F.lit(""))),
-        "protocol": F.when(req_ok, F.nullif(r["protocol"], F.lit(""))),
-        "request": g["request"],
-        "status": F.when(status_ok, g["status"].try_cast("int")),
-        "bytes": F.when(g["bytes"] != "-", g["bytes"].try_cast("long")),
-        "referrer": _dash_to_null(g["referrer"]) if "referrer" in g else F.lit(None),
-        "user_agent": _dash_to_null(g["useragent"]) if "useragent" in g else F.lit(None),
+        "ts_offset": offset,
+        "client": dash_to_null(g["client"]) if "client" in g else F.lit(None),
+        "ident": dash_to_null(g["ident"]) if "ident" in g else F.lit(None),
+        "auth_user": dash_to_null(g["authuser"]) if "authuser" in g else F.lit(None),
+        **_request_parts(g),
+        "status": F.when(status_ok, status.try_cast("int")),
+        "bytes": F.when(bytes_ok, nbytes.try_cast("long")),
+        "referrer": dash_to_null(g["referrer"]) if "referrer" in g else F.lit(None),
+        "user_agent": dash_to_null(g["useragent"]) if "useragent" in g else F.lit(None),
+        "vhost": dash_to_null(g["vhost"]) if "vhost" in g else F.lit(None),
+        "server_port": g["port"].try_cast("int") if "port" in g else F.lit(None),
+        "session_id": dash_to_null(g["sessionid"]) if "sessionid" in g else F.lit(None),
+        "x_forwarded_for": dash_to_null(g["xff"]) if "xff" in g else F.lit(None),
+        "request_time_ms": reqtime * F.lit({"us": 1e-3, "ms": 1.0, "s": 1e3}.get(unit, 1.0)),
+        "extra": F.nullif(F.ltrim(g["extra"]), F.lit("")),
     }
     reason = (
         F.when(F.trim(line) == "", "empty")
@@ -138,12 +187,16 @@ def parse_lines(df: DataFrame, fmt: str) -> DataFrame:
         .when(~status_ok, "bad_status")
         .when(~bytes_ok, "bad_bytes")
     )
-    # Fields of a line that did not match are meaningless (and '' rather than null): blank them.
-    parsed = {name: F.when(matched, col) for name, col in columns.items()}
-    casts = {f.name: f.dataType for f in PARSED_SCHEMA.fields if f.name in parsed}
-    return df.withColumns({n: c.cast(casts[n]) for n, c in parsed.items()}).withColumn(
-        "reason", reason
-    )
+    return with_parsed_columns(df, columns, matched, reason)
+
+
+def with_parsed_columns(
+    df: DataFrame, columns: dict[str, Column], matched: Column, reason: Column
+) -> DataFrame:
+    """Add typed PARSED_SCHEMA columns (null unless ``matched``) and ``reason``."""
+    casts = {f.name: f.dataType for f in PARSED_SCHEMA.fields}
+    parsed = {name: F.when(matched, col).cast(casts[name]) for name, col in columns.items()}
+    return df.withColumns(parsed).withColumn("reason", reason)
 
 
 def split_parsed(df: DataFrame) -> tuple[DataFrame, DataFrame]:
@@ -153,6 +206,9 @@ def split_parsed(df: DataFrame) -> tuple[DataFrame, DataFrame]:
     )
     bad = df.where(F.col("reason").isNotNull()).select(
         F.col("source_file").cast("string"),
+        (F.col("line_no") if "line_no" in df.columns else F.lit(None))
+        .cast("long")
+        .alias("line_no"),
         F.col("value").alias("line"),
         F.col("reason"),
     )

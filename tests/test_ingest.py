@@ -50,20 +50,31 @@ def test_ingest_writes_parsed_quarantine_and_run_record(spark, tmp_path):
 
     assert code == 0
     parsed = spark.read.parquet(lake.partition_path(lake_root, "parsed", "ingest_test", START))
-    assert parsed.schema == PARSED_SCHEMA
+    # the parse columns first, then the enrichment ones
+    assert parsed.schema.fields[: len(PARSED_SCHEMA)] == PARSED_SCHEMA.fields
+    assert {"ua_family", "is_declared_crawler", "path_class", "client_prefix"} <= set(
+        parsed.columns
+    )
     assert sorted(r.path for r in parsed.collect()) == ["/first", "/last"]
     quarantine = spark.read.parquet(
         lake.partition_path(lake_root, "quarantine", "ingest_test", START)
     )
     assert quarantine.schema == QUARANTINE_SCHEMA
-    assert [(r.line, r.reason) for r in quarantine.collect()] == [("not a log line", "no_match")]
+    assert [(r.line_no, r.line, r.reason) for r in quarantine.collect()] == [
+        (4, "not a log line", "no_match")
+    ]
+    # the default policy keeps lines of other intervals in their own partition
+    late = spark.read.parquet(lake.partition_path(lake_root, "out_of_window", "ingest_test", START))
+    assert sorted(r.path for r in late.collect()) == ["/after", "/before"]
     record = _record(spark, lake_root)
     counts = {k: record[k] for k in ("read", "parsed", "quarantined", "out_of_window")}
     assert counts == {"read": 5, "parsed": 2, "quarantined": 1, "out_of_window": 2}
     [per_file] = record["files"]
     assert per_file["source_file"].endswith("/access.log.gz")
     assert {k: per_file[k] for k in counts} == counts
-    assert record["glob"] == str(tmp_path / "*.gz")
+    assert record["globs"] == [str(tmp_path / "*.gz")]
+    assert record["format"] == "combined"
+    assert record["out_of_window_policy"] == "keep"
 
 
 def test_ingest_of_a_glob_without_files_fails_naming_it(spark, tmp_path, caplog):

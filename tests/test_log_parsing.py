@@ -15,10 +15,10 @@ from spark_jobs.log_parsing import (
     QUARANTINE_SCHEMA,
     outside_interval,
     parse_lines,
-    read_lines,
     split_parsed,
     within_interval,
 )
+from spark_jobs.log_sources import list_files, read_lines
 
 UA = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 
@@ -89,6 +89,7 @@ def test_combined_lines_of_real_world_shapes(spark):
             request="\\x16\\x03\\x01",
             status=400,
             bytes=0,
+            extra='"10.0.0.1"',
         ),
         _row(
             ts=_ts(2015, 5, 17, 10, 5, 3),
@@ -125,7 +126,7 @@ def test_common_format_has_no_referrer_or_agent(spark):
         spark,
         "web.example.org - frank [10/Oct/2000:13:55:36 -0700]"
         ' "GET /apache_pb.gif HTTP/1.0" 200 2326',
-        # a combined line read as common: referrer and agent ignored, not a parse failure
+        # a combined line read as common: referrer and agent kept in extra, not a parse failure
         f'1.2.3.4 - - [10/Oct/2000:20:55:36 +0000] "GET /x HTTP/1.0" 200 - "-" "{UA}"',
     )
     parsed, _ = split_parsed(parse_lines(lines, "common"))
@@ -147,6 +148,7 @@ def test_common_format_has_no_referrer_or_agent(spark):
             client="1.2.3.4",
             path="/x",
             request="GET /x HTTP/1.0",
+            extra=f'"-" "{UA}"',
             **get,
         ),
     ]
@@ -166,14 +168,17 @@ def test_unparsable_lines_are_quarantined_with_reason(spark):
         good[:-3] + '"abc\\': "no_match",
     }
     parsed, quarantine = split_parsed(parse_lines(_lines(spark, good, *bad), "combined"))
-    expected = [Row(source_file="f.log", line=line, reason=reason) for line, reason in bad.items()]
+    expected = [
+        Row(source_file="f.log", line_no=None, line=line, reason=reason)
+        for line, reason in bad.items()
+    ]
     assertDataFrameEqual(quarantine, spark.createDataFrame(expected, QUARANTINE_SCHEMA))
     assert parsed.count() == 1
 
 
 def test_unknown_format_is_rejected_before_any_spark_work():
-    with pytest.raises(ValueError, match="unknown log format 'json'"):
-        parse_lines(None, "json")
+    with pytest.raises(ValueError, match="unknown format 'xml'"):
+        parse_lines(None, "xml")
 
 
 def test_interval_is_half_open(spark):
@@ -190,7 +195,7 @@ def test_read_lines_plain_and_gz_split_on_newline_only(spark, tmp_path):
     (tmp_path / "a.log").write_bytes(b"one\rstill one\ntwo\r\n")
     with gzip.open(tmp_path / "b.log.gz", "wb") as fh:
         fh.write(b"three\n")
-    df = read_lines(spark, str(tmp_path / "*.log*"))
+    df = read_lines(spark, list_files(spark, str(tmp_path / "*.log*")))
     got = sorted((r.value, r.source_file.rsplit("/", 1)[-1]) for r in df.collect())
     assert got == [("one\rstill one", "a.log"), ("three", "b.log.gz"), ("two\r", "a.log")]
 
@@ -198,4 +203,5 @@ def test_read_lines_plain_and_gz_split_on_newline_only(spark, tmp_path):
 def test_read_lines_names_a_glob_that_matches_nothing(spark, tmp_path):
     glob = str(tmp_path / "nothing-*.gz")
     with pytest.raises(StageFailed, match="nothing-"):
-        read_lines(spark, glob)
+        list_files(spark, glob)
+    assert list_files(spark, glob, missing_ok=True) == []

@@ -35,7 +35,7 @@ def test_defaults_are_merged_under_each_config():
         ("unknown_feature", "features", "mouse_speed"),
         ("bad_cron", "schedule", "invalid cron expression"),
         ("threshold_range", "threshold", "less than or equal to 100"),
-        ("bad_format", "source.format", "'combined' or 'common'"),
+        ("bad_format", "source.format", "unknown format 'iis'"),
         ("broken_yaml", "line 3:", "invalid YAML"),
         ("unknown_suite", "quality.suites", "parsed_logz"),
     ],
