@@ -62,23 +62,37 @@ def _get(doc: Column, key: str, objects: set[str], clashes: set[str]) -> Column:
     return F.coalesce(*candidates) if len(candidates) > 1 else candidates[0]
 
 
+def _first(doc: Column, keys: tuple[str, ...], objects: set[str], clashes: set[str]) -> Column:
+    """The first of ``keys`` the document has (``-`` and empty count as absent)."""
+    from spark_jobs.log_parsing import dash_to_null
+
+    cols = [dash_to_null(_get(doc, key, objects, clashes)) for key in keys]
+    return F.coalesce(*cols) if len(cols) > 1 else cols[0]
+
+
 def parse_json_lines(
     df: DataFrame,
     fields: dict[str, list[str]] | None = None,
     log_timezone: str = "UTC",
 ) -> DataFrame:
     """Add the parsed columns and ``reason`` to ``value`` lines holding one JSON object each."""
-    from spark_jobs.log_parsing import dash_to_null, parse_time, with_parsed_columns
+    from spark_jobs.log_parsing import parse_time, with_parsed_columns
 
     mapping = {**JSON_DEFAULT_FIELDS, **{k: tuple(v) for k, v in (fields or {}).items()}}
     keys = {k for ks in mapping.values() for k in ks}
     schema, objects, clashes = _schema_for(keys)
     line = F.regexp_replace(F.col("value"), r"\r+$", "")
-    doc = F.from_json(line, schema, {"mode": "PERMISSIVE"})
+    doc = F.col("_doc")
+    # Two steps: the document, then each canonical field's raw value, as columns of their own.
+    # Written as one expression tree, every use of a field repeats its coalesce over all the
+    # candidate keys, and compiling that tree cost seconds per query.
+    raw = df.withColumn("_doc", F.from_json(line, schema, {"mode": "PERMISSIVE"}))
+    raw = raw.withColumns(
+        {f"_j_{name}": _first(doc, keys_, objects, clashes) for name, keys_ in mapping.items()}
+    )
 
     def first(name: str) -> Column:
-        cols = [dash_to_null(_get(doc, key, objects, clashes)) for key in mapping[name]]
-        return F.coalesce(*cols) if len(cols) > 1 else cols[0]
+        return F.col(f"_j_{name}")
 
     raw_time = first("time")
     # Numbers are epoch seconds (or ms when too large to be seconds); strings are ISO 8601
@@ -137,7 +151,7 @@ def parse_json_lines(
         ),
         "extra": F.lit(None),
     }
-    is_object = F.ltrim(line).startswith("{") & doc.isNotNull()
+    is_object = F.ltrim(line).startswith("{") & F.col("_doc").isNotNull()
     matched = is_object & target.isNotNull()
     reason = (
         F.when(F.trim(line) == "", "empty")
@@ -147,4 +161,5 @@ def parse_json_lines(
         .when(~status_ok, "bad_status")
         .when(~bytes_ok, "bad_bytes")
     )
-    return with_parsed_columns(df, columns, matched, reason)
+    out = with_parsed_columns(raw, columns, matched, reason)
+    return out.drop("_doc", *[f"_j_{name}" for name in mapping])
