@@ -164,4 +164,13 @@ def check_counts(record: dict, quality_cfg: QualityConfig) -> list[str]:
         )
     if parsed < quality_cfg.min_parsed_rows:
         failures.append(f"parsed {parsed} < min_parsed_rows {quality_cfg.min_parsed_rows}")
+    for f in record.get("files") or []:
+        if f["read"] != f["parsed"] + f["quarantined"] + f["out_of_window"]:
+            failures.append(f"{f['source_file']}: lines lost or counted twice ({f})")
+    truncated = [f["source_file"] for f in record.get("files") or [] if f.get("truncated")]
+    if truncated and not quality_cfg.allow_truncated_files:
+        failures.append(
+            f"truncated compressed file(s), read up to the damage: {', '.join(truncated)} "
+            "(set quality.allow_truncated_files to accept them)"
+        )
     return failures

@@ -185,11 +185,17 @@ class AlertConfig(_Strict):
 
 class QualityConfig(_Strict):
     suites: list[str] = Field(
-        default_factory=lambda: ["parsed_logs"],
-        description="Great Expectations suite names, each a JSON file in expectations/.",
+        default_factory=lambda: ["parsed_logs", "enriched_logs", "client_entity"],
+        description="Great Expectations suite names, each a JSON file in expectations/. "
+        "Logs without a client (keyed by session id) leave out client_entity.",
     )
     max_quarantined_ratio: float = Field(0.05, ge=0.0, le=1.0)
     min_parsed_rows: int = Field(1, ge=0)
+    allow_truncated_files: bool = Field(
+        False,
+        description="Let a run go on when a .gz/.bz2 file is cut short (its readable lines "
+        "are used, the damage is quarantined). Off: the gate stops the run.",
+    )
 
     @field_validator("suites")
     @classmethod

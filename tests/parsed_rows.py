@@ -26,7 +26,9 @@ def parsed_row(
     protocol = "HTTP/1.1" if method else None
     return (
         ts, "+0000", client, None, None, method, path, query, protocol, request,
-        status, nbytes, referrer, user_agent, source_file,
+        status, nbytes, referrer, user_agent,
+        None, None, None, None, None, None,  # vhost, port, session, XFF, time taken, extra
+        source_file,
     )  # fmt: skip
 
 

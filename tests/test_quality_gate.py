@@ -12,6 +12,7 @@ import pytest
 from parsed_rows import PARSED_SCHEMA, parsed_row
 
 from spark_jobs import lake, validate
+from spark_jobs.enrichment import enrich
 from spark_jobs.quality_gate import check_counts, describe_failure, run_suite
 from spark_jobs.usecase_schema import QualityConfig
 
@@ -47,10 +48,12 @@ def test_suite_fails_on_bad_rows_and_names_the_expectations(spark):
 
     assert not outcome["success"]
     failed = {(f["expectation"], f["column"]): f for f in outcome["failed"]}
-    assert set(failed) == {
-        ("expect_column_values_to_be_between", "status"),
-        ("expect_column_values_to_not_be_null", "client"),
-    }
+    assert set(failed) == {("expect_column_values_to_be_between", "status")}
+    # a line without a client is fine in general, not when the client is the entity
+    client = run_suite(spark.createDataFrame(BAD_ROWS, PARSED_SCHEMA), "client_entity")
+    assert [(f["expectation"], f["column"]) for f in client["failed"]] == [
+        ("expect_column_values_to_not_be_null", "client")
+    ]
     status = failed[("expect_column_values_to_be_between", "status")]
     assert status["observed"] == {"unexpected_count": 1, "element_count": 6, "examples": [999]}
     assert "parse error" in status["notes"]
@@ -116,7 +119,9 @@ def _usecase_yaml(tmp_path):
 
 def _write_interval(spark, lake_root, rows):
     parsed = lake.partition_path(lake_root, "parsed", "gate_test", datetime.fromisoformat(START))
-    spark.createDataFrame(rows, PARSED_SCHEMA).coalesce(1).write.mode("overwrite").parquet(parsed)
+    # through the real enrichment, as ingest writes it, so every default suite has its columns
+    df = enrich(spark.createDataFrame(rows, PARSED_SCHEMA))
+    df.coalesce(1).write.mode("overwrite").parquet(parsed)
     lake.write_json(
         spark,
         f"{lake.partition_path(lake_root, 'runs', 'gate_test', datetime.fromisoformat(START))}"
