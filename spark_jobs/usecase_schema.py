@@ -12,12 +12,11 @@ import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from spark_jobs.log_formats import FORMAT_NAMES, JSON_DEFAULT_FIELDS, LogFormatError, compile_format
+from spark_jobs.source_config import SourceConfig, known_zone
 
 #: Where the repository lives; relative paths in configs are resolved against it.
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -52,88 +51,6 @@ KNOWN_FEATURES = (
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class SourceConfig(_Strict):
-    """Which files hold the logs of a data interval and how to read them."""
-
-    path: str = Field(
-        description="Glob of log files (plain, .gz or .bz2). May use ${VAR:-default} environment "
-        "references, {start:%Y-%m-%d} / {end:...} placeholders filled from the data interval, "
-        "and {hour:FMT} / {day:FMT} expanded to every hour / day the interval covers "
-        "(landing folders written hourly or daily by a log shipper).",
-    )
-    format: str | None = Field(
-        None,
-        description="A preset (" + ", ".join(FORMAT_NAMES) + "); default combined. "
-        "'auto' picks the preset that parses most of a sample and reports it.",
-    )
-    log_format: str | None = Field(
-        None,
-        description="Instead of a preset: the Apache LogFormat or nginx log_format string "
-        "the server writes, as in its config file.",
-    )
-    json_fields: dict[str, list[str]] = Field(
-        default_factory=dict,
-        description="For format json: canonical column -> JSON keys to try, overriding the "
-        "built-in ECS / nginx names (e.g. client: [req.ip]).",
-    )
-    log_timezone: str = Field(
-        "UTC", description="Zone of times written without an offset (custom %{...}t formats)."
-    )
-    out_of_window: Literal["keep", "include", "drop"] = Field(
-        "keep",
-        description="Lines whose event time is outside the run's interval: keep = store them "
-        "in the out_of_window dataset (not scored by this run), include = score them in this "
-        "run (files are cut by arrival time), drop = count only (other runs own them).",
-    )
-
-    @field_validator("format")
-    @classmethod
-    def _known_format(cls, value: str | None) -> str | None:
-        if value is not None and value not in FORMAT_NAMES:
-            raise ValueError(f"unknown format {value!r}; known: {', '.join(FORMAT_NAMES)}")
-        return value
-
-    @field_validator("log_format")
-    @classmethod
-    def _compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                compile_format(value)
-            except LogFormatError as exc:
-                raise ValueError(str(exc)) from None
-        return value
-
-    @field_validator("json_fields")
-    @classmethod
-    def _json_columns(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        unknown = sorted(set(value) - set(JSON_DEFAULT_FIELDS))
-        if unknown:
-            raise ValueError(
-                f"unknown column(s) {', '.join(unknown)}; known: {', '.join(JSON_DEFAULT_FIELDS)}"
-            )
-        return value
-
-    @field_validator("log_timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
-
-    @model_validator(mode="after")
-    def _one_way_to_say_format(self) -> SourceConfig:
-        if self.format and self.log_format:
-            raise ValueError("give either format or log_format, not both")
-        return self
-
-    @property
-    def format_spec(self) -> str:
-        """What ingest parses with: the log_format string, else the preset name."""
-        return self.log_format or self.format or "combined"
 
 
 class EntityConfig(_Strict):
@@ -271,12 +188,7 @@ class UseCase(_Strict):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
+        return known_zone(value)
 
     @field_validator("features")
     @classmethod
