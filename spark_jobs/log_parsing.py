@@ -69,15 +69,6 @@ _SEP = "\x1f"
 _ZONE_LETTERS = re.compile(r"[XxZOV]")
 
 
-def _match_groups(col: Column, pattern: str) -> tuple[Column, dict[str, Column]]:
-    """(matched, {group: value}) from one regex run; groups that did not take part are ''."""
-    names = _group_names(pattern)
-    replacement = "".join(_SEP + "${" + name + "}" for name in names)
-    parts = F.split(F.regexp_replace(col, "(?s)" + pattern, replacement), _SEP, -1)
-    matched = (F.size(parts) == len(names) + 1) & (F.get(parts, 0) == "")
-    return matched, {name: F.get(parts, i + 1) for i, name in enumerate(names)}
-
-
 def _group_names(pattern: str) -> list[str]:
     return re.findall(r"\(\?<([A-Za-z][A-Za-z0-9]*)>", pattern)
 
@@ -108,13 +99,35 @@ def parse_time(raw: Column, time_format: str, log_timezone: str = "UTC") -> tupl
     return ts.cast("timestamp"), F.when(has_zone, offset)
 
 
-def _request_parts(g: dict[str, Column]) -> dict[str, Column]:
+def _split_groups(
+    df: DataFrame, source: Column, pattern: str, prefix: str
+) -> tuple[DataFrame, Column, dict[str, Column]]:
+    """Run ``pattern`` once per row and keep ``prefix``-named columns of its groups.
+
+    The split result is a column of its own, so Spark evaluates the regex once per row: written
+    as one expression, each output column would carry its own copy of the regex (Spark does not
+    share it across ``when`` branches), and parsing ran several times slower.
+    """
+    names = _group_names(pattern)
+    replacement = "".join(_SEP + "${" + name + "}" for name in names)
+    parts_name = f"{prefix}parts"
+    df = df.withColumn(
+        parts_name, F.split(F.regexp_replace(source, "(?s)" + pattern, replacement), _SEP, -1)
+    )
+    parts = F.col(parts_name)
+    matched = (F.size(parts) == len(names) + 1) & (F.get(parts, 0) == "")
+    groups = {f"{prefix}{name}": F.get(parts, i + 1) for i, name in enumerate(names)}
+    df = df.withColumns({f"{prefix}ok": matched, **groups}).drop(parts_name)
+    return df, F.col(f"{prefix}ok"), {name: F.col(f"{prefix}{name}") for name in names}
+
+
+def _request_parts(df: DataFrame, g: dict[str, Column]) -> tuple[DataFrame, dict[str, Column]]:
     """method / path / query / protocol / request from ``%r``, or from its pieces when the format
     logs them separately (``%m %U%q %H``, ``$request_method $request_uri``)."""
     if "request" in g:
-        req_ok, r = _match_groups(g["request"], REQUEST_PATTERN)
+        df, req_ok, r = _split_groups(df, g["request"], REQUEST_PATTERN, "_r_")
         target = F.split(r["target"], r"\?", 2)
-        return {
+        return df, {
             "method": F.when(req_ok, r["method"]),
             "path": F.when(req_ok, F.get(target, 0)),
             "query": F.when(req_ok, F.nullif(F.get(target, 1), F.lit(""))),
@@ -132,7 +145,7 @@ def _request_parts(g: dict[str, Column]) -> dict[str, Column]:
     protocol = dash_to_null(g.get("protocol", F.lit(None)))
     query = F.nullif(query, F.lit(""))
     uri = F.concat_ws("?", path, query)
-    return {
+    return df, {
         "method": method,
         "path": dash_to_null(path),
         "query": query,
@@ -154,8 +167,11 @@ def parse_lines(df: DataFrame, fmt: str | LineFormat, log_timezone: str = "UTC")
     line_format = preset(fmt) if isinstance(fmt, str) else fmt
     # A file written on Windows (or through a CRLF-translating copy) ends lines with \r.
     line = F.regexp_replace(F.col("value"), r"\r+$", "")
-    matched, g = _match_groups(line, line_format.pattern)
+    work, matched, g = _split_groups(df, line, line_format.pattern, "_g_")
     ts, offset = parse_time(g["time"], line_format.time_format, log_timezone)
+    work = work.withColumns({"_ts": ts, "_offset": offset})
+    ts = F.col("_ts")
+    work, request = _request_parts(work, g)
     nbytes = g.get("bytes", F.lit("-"))
     status = g.get("status", F.lit(None))
     status_ok = status.rlike(r"^[0-9]{3}$")
@@ -164,11 +180,11 @@ def parse_lines(df: DataFrame, fmt: str | LineFormat, log_timezone: str = "UTC")
     reqtime = g["reqtime"].try_cast("double") if "reqtime" in g else F.lit(None)
     columns = {
         "ts": ts,
-        "ts_offset": offset,
+        "ts_offset": F.col("_offset"),
         "client": dash_to_null(g["client"]) if "client" in g else F.lit(None),
         "ident": dash_to_null(g["ident"]) if "ident" in g else F.lit(None),
         "auth_user": dash_to_null(g["authuser"]) if "authuser" in g else F.lit(None),
-        **_request_parts(g),
+        **request,
         "status": F.when(status_ok, status.try_cast("int")),
         "bytes": F.when(bytes_ok, nbytes.try_cast("long")),
         "referrer": dash_to_null(g["referrer"]) if "referrer" in g else F.lit(None),
@@ -181,13 +197,15 @@ def parse_lines(df: DataFrame, fmt: str | LineFormat, log_timezone: str = "UTC")
         "extra": F.nullif(F.ltrim(g["extra"]), F.lit("")),
     }
     reason = (
-        F.when(F.trim(line) == "", "empty")
+        F.when(F.col("value").rlike(r"^\s*$"), "empty")
         .when(~matched, "no_match")
         .when(ts.isNull(), "bad_timestamp")
         .when(~status_ok, "bad_status")
         .when(~bytes_ok, "bad_bytes")
     )
-    return with_parsed_columns(df, columns, matched, reason)
+    out = with_parsed_columns(work, columns, matched, reason)
+    temporary = [c for c in out.columns if c.startswith(("_g_", "_r_")) or c in ("_ts", "_offset")]
+    return out.drop(*temporary)
 
 
 def with_parsed_columns(
