@@ -20,6 +20,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -82,7 +83,14 @@ def parse_files(
                 parsed = parse_lines(raw, fmt, log_timezone)
             in_window = F.lit(True) if window is None else window
             # Parsed lines always have a time, so in_window is only null on quarantined ones.
-            lines = parsed.withColumn("in_window", F.coalesce(in_window, F.lit(False))).cache()
+            # The raw text is kept only where a line is quarantined: it is most of a row's
+            # bytes, and the cache must fit the driver's memory to be worth having.
+            lines = parsed.withColumns(
+                {
+                    "in_window": F.coalesce(in_window, F.lit(False)),
+                    "value": F.when(F.col("reason").isNotNull(), F.col("value")),
+                }
+            ).persist(StorageLevel.MEMORY_AND_DISK)
             blocks = block_counts(lines)
             break
         except Exception as exc:
