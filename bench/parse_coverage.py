@@ -55,7 +55,9 @@ def main() -> int:
             f"{result['parsed']:,} | {share:.4%} | {'yes' if share >= TARGET else 'NO'} | "
             f"{listed or '-'} | {seconds:.0f} |"
         )
-    print("| data set | format | files | read | parsed | parsed share | >= 99.9% | quarantined by reason | s |")
+    print(
+        "| data set | format | files | read | parsed | parsed share | >= 99.9% | quarantined by reason | s |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     if args.json:
