@@ -22,7 +22,7 @@ def test_every_shipped_config_validates():
 
 def test_defaults_are_merged_under_each_config():
     usecase = load_usecase(REPO / "usecase_configs" / "behavioural_bots.yaml")
-    assert usecase.quality.suites == ["parsed_logs"]  # only in _defaults.yaml
+    assert usecase.quality.suites == ["parsed_logs", "enriched_logs", "client_entity"]
     assert usecase.model.k == 6  # the use case's own value wins over the default 8
     assert "spark.sql.shuffle.partitions" in usecase.spark
 
