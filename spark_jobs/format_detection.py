@@ -16,6 +16,7 @@ from pyspark.sql import functions as F
 from spark_jobs.job_common import StageFailed
 from spark_jobs.log_formats import (
     AUTO_CANDIDATES,
+    FORMAT_NAMES,
     JSON_FORMATS,
     LineFormat,
     compile_format,
@@ -75,6 +76,4 @@ def detect_format(lines: DataFrame, sample: int = 2000) -> Detection:
 
 def resolve_format(spec: str) -> str | LineFormat:
     """A preset name / ``json`` / ``auto`` stays a name; anything else is a format string."""
-    from spark_jobs.log_formats import FORMAT_NAMES
-
     return spec if spec in FORMAT_NAMES else compile_format(spec)

@@ -16,7 +16,10 @@ from typing import Any
 
 from pyspark.sql import functions as F
 
+from spark_jobs.ingest import ParsedSource, parse_files, quarantine_of
+from spark_jobs.job_common import StageFailed
 from spark_jobs.log_formats import FORMAT_NAMES, LogFormatError, compile_format
+from spark_jobs.log_sources import list_files
 
 #: How many reasons, and example lines per reason, the report shows.
 TOP_REASONS = 5
@@ -53,13 +56,10 @@ def _spark():
 
 def report(spark: Any, files: list[str], spec: str, log_timezone: str = "UTC") -> dict[str, Any]:
     """Counts per file and overall, with examples of the most common quarantine reasons."""
-    from spark_jobs.ingest import parse_files, quarantine_of
-    from spark_jobs.log_sources import list_files
-
     paths = sorted({p for f in files for p in list_files(spark, _qualify(f))})
     source = parse_files(spark, paths, spec, log_timezone=log_timezone)
     try:
-        examples = _examples(spark, source, quarantine_of)
+        examples = _examples(spark, source)
     finally:
         source.unpersist()
     per_file = []
@@ -85,7 +85,7 @@ def report(spark: Any, files: list[str], spec: str, log_timezone: str = "UTC") -
     }
 
 
-def _examples(spark: Any, source: Any, quarantine_of: Any) -> dict[tuple[str, str], dict]:
+def _examples(spark: Any, source: ParsedSource) -> dict[tuple[str, str], dict]:
     """The first quarantined line of each (file, reason), with its line number."""
     bad = quarantine_of(spark, source)
     first = bad.groupBy("source_file", "reason").agg(
@@ -139,8 +139,6 @@ def main(argv: list[str] | None = None) -> int:
             compile_format(args.log_format)
         except LogFormatError as exc:
             parser.error(f"--log-format: {exc}")
-    from spark_jobs.job_common import StageFailed
-
     try:
         result = report(_spark(), args.files, spec, args.log_timezone)
     except StageFailed as exc:
