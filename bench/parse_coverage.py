@@ -35,9 +35,9 @@ def main() -> int:
     parser.add_argument("--json", help="also write the full reports here")
     args = parser.parse_args()
 
-    from spark_jobs.parse_report import _spark, report
+    from spark_jobs.parse_report import local_spark, report
 
-    spark = _spark()
+    spark = local_spark()
     results, rows = {}, []
     for name, (glob, spec) in DATASETS.items():
         started = time.monotonic()

@@ -39,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _spark():
+def local_spark():
+    """A local session for by-hand use (the CLI, bench/parse_coverage.py), quiet on the console."""
     from pyspark.sql import SparkSession
 
     spark = (
@@ -140,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         except LogFormatError as exc:
             parser.error(f"--log-format: {exc}")
     try:
-        result = report(_spark(), args.files, spec, args.log_timezone)
+        result = report(local_spark(), args.files, spec, args.log_timezone)
     except StageFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
