@@ -16,37 +16,16 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from spark_jobs.feature_catalog import FEATURE_NAMES
 from spark_jobs.source_config import SourceConfig, known_zone
 
 #: Where the repository lives; relative paths in configs are resolved against it.
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS_FILE = "_defaults.yaml"
 
-#: Feature names the feature stage knows. Kept here (not in the Spark module) so configs are
-#: validated at DAG-parse time without importing Spark. ``behaviour_features`` checks it
-#: defines exactly these.
-KNOWN_FEATURES = (
-    "requests",
-    "distinct_paths",
-    "distinct_path_ratio",
-    "head_share",
-    "post_share",
-    "status_2xx_share",
-    "status_3xx_share",
-    "status_4xx_share",
-    "status_5xx_share",
-    "static_share",
-    "image_share",
-    "robots_txt",
-    "no_referrer_share",
-    "night_share",
-    "iat_mean",
-    "iat_std",
-    "duration",
-    "bytes_mean",
-    "bytes_max",
-    "distinct_user_agents",
-)
+#: Feature names the feature stage knows (defined in ``feature_catalog``, which has no Spark
+#: import, so configs are validated at DAG-parse time).
+KNOWN_FEATURES = FEATURE_NAMES
 
 
 class _Strict(BaseModel):
@@ -54,14 +33,86 @@ class _Strict(BaseModel):
 
 
 class EntityConfig(_Strict):
-    """What one scored row stands for."""
+    """Who a scored row belongs to, and how their requests are cut into sessions."""
 
-    key: Literal["client", "client_user_agent"] = "client"
+    key: Literal["client", "client_user_agent", "session_id"] = Field(
+        "client",
+        description="client: the address/host; client_user_agent: address and User-Agent "
+        "(separates NAT'd users); session_id: the session id the log carries (%{NAME}C / "
+        "$cookie_NAME), for logs without client addresses.",
+    )
+    session_gap_minutes: float | None = Field(
+        30,
+        gt=0,
+        description="A new session starts after this many minutes without a request. "
+        "null: one session per entity and interval (e.g. when key is session_id).",
+    )
+
+
+MODEL_MEMBERS = ("kmeans", "bisecting_kmeans", "gmm", "robust_z")
+ALGORITHMS = ("gbt", "random_forest", "logistic_regression")
+
+
+class LabelSource(_Strict):
+    """A file that says which entities or sessions are bots, for supervised training."""
+
+    path: str = Field(description="CSV, Parquet or whitespace-separated text; globs allowed.")
+    format: Literal["csv", "parquet", "whitespace"] = Field(
+        "csv", description="whitespace: two columns '<key> <label>' per line, no header."
+    )
+    key_column: str = Field("key", description="Column naming the entity or session (csv/parquet).")
+    label_column: str = Field("label", description="Column holding the label (csv/parquet).")
+    match: Literal["entity", "session"] = Field(
+        "entity",
+        description="entity: keys are entities (client, session id...), every session of a "
+        "labelled entity gets its label; session: keys are the features' session column.",
+    )
+    key_suffix_pattern: str | None = Field(
+        None,
+        description="Regex removed from the end of each key before matching, e.g. '_[0-9]+$'.",
+    )
+    positive: list[str] = Field(
+        default_factory=lambda: ["bot"], min_length=1, description="Label values that mean bot."
+    )
+    negative: list[str] | None = Field(
+        None, description="Label values that mean not a bot; null: every other value."
+    )
+
+    @field_validator("key_suffix_pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regex: {exc}") from None
+        return value
+
+    def resolved_path(self) -> str:
+        return resolve_path(self.path)
 
 
 class ModelConfig(_Strict):
-    type: Literal["kmeans"] = "kmeans"
-    k: int = Field(8, ge=2, le=200, description="KMeans clusters (Spark needs at least 2).")
+    """Unsupervised: an ensemble of anomaly scorers. Supervised: a classifier from labels."""
+
+    kind: Literal["unsupervised", "supervised"] = "unsupervised"
+    members: list[Literal["kmeans", "bisecting_kmeans", "gmm", "robust_z"]] = Field(
+        default_factory=lambda: list(MODEL_MEMBERS),
+        min_length=1,
+        description="Unsupervised scorers averaged into the ensemble score.",
+    )
+    k: int = Field(
+        8, ge=2, le=200, description="Clusters of kmeans / bisecting_kmeans / gmm (at least 2)."
+    )
+    algorithm: Literal["gbt", "random_forest", "logistic_regression"] = Field(
+        "gbt", description="Supervised classifier."
+    )
+    labels: LabelSource | None = Field(None, description="Label file (supervised).")
+    weak_labels: bool = Field(
+        False,
+        description="Supervised: sessions whose User-Agent is a self-declared crawler count as "
+        "bots, the rest as not (combined with labels when both are given: the file wins).",
+    )
     max_iter: int = Field(30, ge=1, le=1000)
     seed: int = 42
     training_window_days: int = Field(
@@ -70,6 +121,24 @@ class ModelConfig(_Strict):
         le=366,
         description="Trailing days of features (ending at the interval's end) to fit on.",
     )
+    retrain_every_days: float = Field(
+        1,
+        ge=0,
+        description="Train skips when the champion is younger than this (0: retrain every run).",
+    )
+
+    @field_validator("members")
+    @classmethod
+    def _distinct_members(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("members are listed more than once")
+        return value
+
+    @model_validator(mode="after")
+    def _supervised_has_labels(self) -> ModelConfig:
+        if self.kind == "supervised" and self.labels is None and not self.weak_labels:
+            raise ValueError("a supervised model needs labels (a label file) or weak_labels: true")
+        return self
 
 
 class FileSinkConfig(_Strict):
