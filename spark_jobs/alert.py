@@ -22,6 +22,7 @@ from spark_jobs.alert_records import (
     ALERT_SCHEMA,
     select_alerts,
     to_records,
+    top_session_per_entity,
     with_alert_id,
     with_sample_requests,
     with_top_features,
@@ -33,7 +34,7 @@ from spark_jobs.usecase_schema import FileSinkConfig
 def build_alerts(spark: Any, ctx: StageContext) -> list[dict]:
     """The interval's alert records, from its scores and (for samples) its parsed rows."""
     usecase, cfg = ctx.usecase, ctx.usecase.alert
-    scores = spark.read.parquet(ctx.path("scores"))
+    scores = top_session_per_entity(spark.read.parquet(ctx.path("scores")))
     alerts = select_alerts(scores, usecase.threshold, cfg.min_requests, cfg.max_alerts)
     alerts = with_top_features(
         with_alert_id(alerts, usecase.id, ctx.start, ctx.end), cfg.top_features

@@ -24,7 +24,7 @@ ALERT_SCHEMA = (
     "score double, threshold double, interval_start string, interval_end string, "
     "model_version string, requests long, "
     "top_features array<struct<feature: string, value: double, population_median: double, "
-    "share: double>>, "
+    "percentile: double, share: double>>, "
     "sample_requests array<string>, reason string"
 )
 
@@ -34,6 +34,21 @@ def iso_utc(instant: datetime) -> str:
     if instant.tzinfo is None:
         instant = instant.replace(tzinfo=UTC)
     return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def top_session_per_entity(scores_df: DataFrame) -> DataFrame:
+    """One row per entity: its highest-scoring session of the interval (ties: the earliest),
+    with ``sessions`` (how many it had), so one busy entity raises one alert, not one per visit."""
+    by_score = Window.partitionBy("entity").orderBy(
+        F.col("score").desc(), F.col("session_start").asc(), F.col("session").asc()
+    )
+    per_entity = Window.partitionBy("entity")
+    return (
+        scores_df.withColumn("sessions", F.count(F.lit(1)).over(per_entity))
+        .withColumn("_rank", F.row_number().over(by_score))
+        .where(F.col("_rank") == 1)
+        .drop("_rank")
+    )
 
 
 def select_alerts(
@@ -99,17 +114,26 @@ def _sample_line() -> Column:
 def with_sample_requests(
     alerts_df: DataFrame, parsed_df: DataFrame | None, n: int, key: str
 ) -> DataFrame:
-    """Add the entity's earliest n requests of the interval as ``sample_requests``.
+    """Add the earliest n requests of the alerted session as ``sample_requests``.
 
-    Parsed rows are first cut down to the few alerted entities (broadcast semi join), so the
-    per-entity ranking touches only their rows; an entity without rows gets an empty list.
-    With n == 0 the parsed rows are not needed (``parsed_df`` may be None).
+    Parsed rows are first cut down to the few alerted entities and their session's time span
+    (broadcast join), so the per-entity ranking touches only their rows; an entity without rows
+    gets an empty list. With n == 0 the parsed rows are not needed (``parsed_df`` may be None).
     """
     empty = F.array().cast("array<string>")
     if n <= 0:
         return alerts_df.withColumn("sample_requests", empty)
-    entities = F.broadcast(alerts_df.select("entity").distinct())
-    rows = with_entity(parsed_df, key).join(entities, "entity", "left_semi")
+    spans = F.broadcast(
+        alerts_df.select(
+            "entity", F.col("session_start").alias("_from"), F.col("session_end").alias("_to")
+        ).distinct()
+    )
+    rows = (
+        with_entity(parsed_df, key)
+        .join(spans, "entity")
+        .where(F.col("ts").between(F.col("_from"), F.col("_to")))
+        .drop("_from", "_to")
+    )
     order = Window.partitionBy("entity").orderBy("ts", "request", "source_file")
     samples = (
         rows.withColumn("_rank", F.row_number().over(order))
@@ -146,9 +170,10 @@ def _num(value: float | None) -> str:
 
 
 def reason(score: float, threshold: float, top_features: list[dict]) -> str:
-    """``score 98.7 >= 95: robots_txt=1 (median 0), head_share=0.5 (median 0)``."""
+    """``score 98.7 >= 95: robots_txt=1 (median 0, p100), head_share=0.5 (median 0, p97)``."""
     parts = [
-        f"{f['feature']}={_num(f['value'])} (median {_num(f['population_median'])})"
+        f"{f['feature']}={_num(f['value'])} (median {_num(f['population_median'])}"
+        + (f", p{f['percentile']:.0f})" if f.get("percentile") is not None else ")")
         for f in top_features
     ]
     return f"score {score:.1f} >= {_num(threshold)}: " + ", ".join(parts)
@@ -160,6 +185,7 @@ def _top_features(rows: list[Any] | None) -> list[dict]:
             "feature": row["feature"],
             "value": _finite(row["value"]),
             "population_median": _finite(row["population_median"]),
+            "percentile": _finite(row["percentile"]),
             "share": _finite(row["share"]),
         }
         for row in rows or []

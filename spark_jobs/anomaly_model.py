@@ -1,207 +1,313 @@
-"""KMeans of "normal" entities, and an explained 0-100 anomaly score from the distance to it.
+"""The unsupervised model: an ensemble of anomaly scorers, calibrated and explained.
 
-An entity is anomalous when its behaviour is far from every cluster of the training window.
-The pipeline holds only stock Spark ML stages (SQLTransformer, VectorAssembler, StandardScaler,
-KMeans) so it loads in any process with plain pyspark. Distances, scores and explanations are
-Spark SQL array expressions with the centres and calibration inlined as literals: no Python
-UDF, so they run in the JVM and the same code serves any data size.
+A session is anomalous when it is unlike the sessions of the training window. Several members
+(``anomaly_members``, ``anomaly_gmm``) measure "unlike" differently: distance to the nearest
+KMeans or BisectingKMeans centre, density under a Gaussian mixture, robust z-scores. Their raw
+measures have incomparable units, so each is turned into its percentile among the training
+sessions' own measures; the ensemble's raw score is the mean of those percentiles, and the
+published ``score`` is again that mean's percentile among the training sessions. ``score`` 95
+thus means "more anomalous than 95 % of the sessions the model was fitted on", whatever the
+features or members, and it can only rise when any member's measure rises.
 
-The score is the distance's percentile among the training rows' own distances (1001
-quantiles kept in the model metadata): 95 means "further from its cluster than 95 % of the
-entities the model was fitted on", whatever the units of the features.
+Preprocessing (log1p so heavy-tailed counts do not dominate, nulls and negatives as 0,
+standardisation so every feature weighs the same) is a PipelineModel of stock Spark ML stages,
+and the members' own Spark models are saved with their writers, so a saved model loads in any
+process with plain pyspark; everything else is JSON. Scoring is Spark SQL with the fitted
+numbers inlined (``anomaly_sql``): no Python UDF.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
 
 from pyspark.ml import Pipeline, PipelineModel
-from pyspark.ml.clustering import KMeans
 from pyspark.ml.feature import SQLTransformer, StandardScaler, VectorAssembler
-from pyspark.ml.functions import vector_to_array
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from spark_jobs import anomaly_gmm, explain, lake
+from spark_jobs.anomaly_members import (
+    SCALED,
+    Member,
+    fit_centroids,
+    fit_robust_z,
+    load_centroids,
+    load_robust_z,
+    log_col,
+    raw_col,
+    term_col,
+    z_col,
+)
+from spark_jobs.anomaly_sql import PREFIX, num, quote, total, with_layer, with_percentile
 from spark_jobs.job_common import StageFailed
 from spark_jobs.usecase_schema import ModelConfig
 
 log = logging.getLogger("botwatch")
 
-LOG_PREFIX = "log1p_"
-VECTOR_COL = "feature_vector"
-SCALED_COL = "scaled_features"
-CLUSTER_COL = "cluster"
-#: Per-feature squared scaled differences to the centre; consumed by ``with_contributions``.
-TERMS_COL = "distance_terms"
+VECTOR = PREFIX + "vector"
 N_QUANTILES = 1001
 #: Up to this many rows the calibration quantiles are exact; above, relative error 1e-4.
 EXACT_QUANTILE_ROWS = 200_000
+FORMAT_VERSION = 1
+#: Columns ``score`` adds to its input.
+OUTPUT_COLUMNS = ("score", "member_scores", "contributions")
 
 
-@dataclass(frozen=True)
-class FittedModel:
-    """A fitted pipeline and what scoring needs besides it (stored in metadata.json)."""
-
-    pipeline: PipelineModel
-    quantiles: list[float]
-    k: int
-    rows: int
-    distinct_rows: int
-    training_cost: float
-    cluster_sizes: list[int]
+def _pct_col(member: str) -> str:
+    return f"{PREFIX}{member}_pct"
 
 
-def _q(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
+ENSEMBLE_RAW, SCORE_PCT, WEIGHTS = PREFIX + "ensemble", PREFIX + "score", PREFIX + "weights"
 
 
-def build_pipeline(features: Sequence[str], k: int, max_iter: int, seed: int) -> Pipeline:
-    """log1p -> assemble -> standardise -> KMeans.
+def _clean(feature: str) -> str:
+    """A feature as preprocessing sees it: double, NaN/null as 0, negatives as 0."""
+    return f"greatest(coalesce(nanvl(CAST({quote(feature)} AS DOUBLE), 0D), 0D), 0D)"
 
-    log1p keeps heavy-tailed counts (requests, bytes, seconds) from dominating the distance;
-    standardising gives every feature the same weight; nulls count as 0 so one missing value
-    does not drop an entity from scoring.
-    """
-    logs = ", ".join(
-        f"log1p(greatest(coalesce(CAST({_q(f)} AS DOUBLE), 0D), 0D)) AS {_q(LOG_PREFIX + f)}"
-        for f in features
-    )
+
+def preprocessing(features: Sequence[str]) -> Pipeline:
+    """log1p -> assemble -> standardise (sample std; a constant feature becomes 0)."""
+    logs = ", ".join(f"log1p({_clean(f)}) AS {quote(log_col(j))}" for j, f in enumerate(features))
     return Pipeline(
         stages=[
             SQLTransformer(statement=f"SELECT *, {logs} FROM __THIS__"),
-            VectorAssembler(inputCols=[LOG_PREFIX + f for f in features], outputCol=VECTOR_COL),
-            StandardScaler(inputCol=VECTOR_COL, outputCol=SCALED_COL, withMean=True, withStd=True),
-            KMeans(
-                featuresCol=SCALED_COL,
-                predictionCol=CLUSTER_COL,
-                k=k,
-                maxIter=max_iter,
-                seed=seed,
-            ),
+            VectorAssembler(inputCols=[log_col(j) for j in range(len(features))], outputCol=VECTOR),
+            StandardScaler(inputCol=VECTOR, outputCol=SCALED, withMean=True, withStd=True),
         ]
     )
 
 
-def fit(features_df: DataFrame, model_cfg: ModelConfig, features: Sequence[str]) -> FittedModel:
-    """Fit on ``features_df``; returns the pipeline with its calibration quantiles.
+@dataclass
+class AnomalyModel:
+    features: list[str]
+    preprocess: PipelineModel
+    members: list[Member]
+    #: Per member, the N_QUANTILES quantiles of the training sessions' raw measures.
+    member_quantiles: dict[str, list[float]]
+    #: The same for the ensemble's raw score (mean of member percentiles).
+    ensemble_quantiles: list[float]
+    #: explain.feature_profile of the training sessions (raw values).
+    profile: dict[str, Any]
+    params: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
 
-    k is capped at the number of distinct feature rows (KMeans cannot place more centres than
-    there are points) and raised to 2 (Spark's KMeans minimum).
-    """
-    data = features_df.select(*features).persist()
-    try:
-        counts = data.agg(
-            F.count(F.lit(1)).alias("rows"),
-            F.count_distinct(F.struct(*features)).alias("distinct"),
-        ).first()
-        rows, distinct = int(counts["rows"]), int(counts["distinct"])
-        if rows < 2 or distinct < 2:
-            raise StageFailed(
-                f"cannot train on {rows} feature row(s) with {distinct} distinct value(s): "
-                "KMeans needs at least 2 distinct entities in the training window"
+    def _with_raw(self, df: DataFrame) -> DataFrame:
+        """Only the log1p stage runs here: standardisation is redone in SQL from the scaler's
+        mean and std, one column per feature, which the members' arithmetic reads directly."""
+        return self._measure(self.preprocess.stages[0].transform(df))
+
+    def _measure(self, logs: DataFrame) -> DataFrame:
+        scaler = self.preprocess.stages[-1]
+        standardised = {
+            z_col(
+                j
+            ): f"coalesce(({quote(log_col(j))} - {num(mean)}) * {num(1.0 / std if std else 0.0)}, 0D)"
+            for j, (mean, std) in enumerate(
+                zip(scaler.mean.toArray(), scaler.std.toArray(), strict=True)
             )
-        k = max(2, min(model_cfg.k, distinct))
-        if k != model_cfg.k:
-            log.warning("model.k=%s adjusted to %s (%s distinct rows)", model_cfg.k, k, distinct)
-        model = build_pipeline(features, k, model_cfg.max_iter, model_cfg.seed).fit(data)
-        distances = with_distance(model, data)
-        relative_error = 0.0 if rows <= EXACT_QUANTILE_ROWS else 1e-4
-        probs = [i / (N_QUANTILES - 1) for i in range(N_QUANTILES)]
-        quantiles = sorted(distances.approxQuantile("distance", probs, relative_error))
-        summary = kmeans_stage(model).summary
-        return FittedModel(
-            pipeline=model,
-            quantiles=[float(q) for q in quantiles],
-            k=k,
-            rows=rows,
-            distinct_rows=distinct,
-            training_cost=float(summary.trainingCost),
-            cluster_sizes=[int(s) for s in summary.clusterSizes],
+        }
+        out = with_layer(logs, standardised)
+        for member in self.members:
+            out = member.with_measure(out)
+        return out
+
+    def _with_ensemble(self, df: DataFrame) -> DataFrame:
+        for m in self.members:
+            df = with_percentile(
+                df, raw_col(m.name), self.member_quantiles[m.name], _pct_col(m.name)
+            )
+        mean = total(quote(_pct_col(m.name)) for m in self.members)
+        return with_layer(df, {ENSEMBLE_RAW: f"{mean} / {num(len(self.members))}"})
+
+    def _with_weights(self, df: DataFrame) -> DataFrame:
+        """``WEIGHTS``: per feature, the mean over members of the feature's share of the
+        member's terms (a member whose terms are all 0 adds 0)."""
+        n, whole = len(self.features), {m.name: f"{PREFIX}{m.name}_whole" for m in self.members}
+        df = with_layer(
+            df,
+            {
+                whole[m.name]: total(quote(term_col(m.name, j)) for j in range(n))
+                for m in self.members
+            },
         )
-    finally:
-        data.unpersist()
+        shares = []
+        for j in range(n):
+            parts = [
+                f"CASE WHEN {quote(whole[m.name])} > 0D "
+                f"THEN {quote(term_col(m.name, j))} / {quote(whole[m.name])} ELSE 0D END"
+                for m in self.members
+            ]
+            shares.append(f"{total(parts)} / {num(len(self.members))}")
+        return with_layer(df, {WEIGHTS: f"array({', '.join(shares)})"})
+
+    def raw_measures(self, df: DataFrame) -> DataFrame:
+        """``df`` with ``raw_measures``: each member's raw anomaly measure (for diagnostics)."""
+        pairs = ", ".join(f"'{m.name}', {quote(raw_col(m.name))}" for m in self.members)
+        return self._with_raw(df).selectExpr(
+            *map(quote, df.columns), f"map({pairs}) AS raw_measures"
+        )
+
+    def score(self, df: DataFrame) -> DataFrame:
+        """``df`` with ``score`` (0-100), ``member_scores`` (member -> percentile 0-100) and
+        ``contributions`` (explain.CONTRIBUTIONS_TYPE, against the training profile)."""
+        columns = [c for c in df.columns if c not in OUTPUT_COLUMNS]
+        out = with_percentile(
+            self._with_ensemble(self._with_raw(df)),
+            ENSEMBLE_RAW,
+            self.ensemble_quantiles,
+            SCORE_PCT,
+        ).transform(self._with_weights)
+        pairs = ", ".join(f"'{m.name}', {quote(_pct_col(m.name))}" for m in self.members)
+        out = explain.with_contributions(out, self.features, self.profile, WEIGHTS)
+        return out.selectExpr(
+            *map(quote, columns),
+            f"{quote(SCORE_PCT)} AS score",
+            f"CAST(map({pairs}) AS MAP<STRING, DOUBLE>) AS member_scores",
+            "contributions",
+        )
+
+    def save(self, spark, path: str) -> None:
+        """Replace the folder ``path``: preprocess/ and members/<name>/ hold Spark ML models
+        (their own writers), model.json the rest."""
+        lake.delete(spark, path)
+        self.preprocess.write().overwrite().save(f"{path}/preprocess")
+        for m in self.members:
+            if m.stage() is not None:
+                m.stage().write().overwrite().save(f"{path}/members/{m.name}")
+        document = {
+            "format": FORMAT_VERSION,
+            "features": self.features,
+            "members": {m.name: m.state() for m in self.members},
+            "member_order": [m.name for m in self.members],
+            "member_quantiles": self.member_quantiles,
+            "ensemble_quantiles": self.ensemble_quantiles,
+            "profile": self.profile,
+            "params": self.params,
+            "metrics": self.metrics,
+        }
+        lake.write_json(spark, f"{path}/model.json", document)
 
 
-def kmeans_stage(model: PipelineModel):
-    return model.stages[-1]
-
-
-def model_features(model: PipelineModel) -> list[str]:
-    """The raw feature names the pipeline was built for, in vector order."""
-    assembler = model.stages[1]
-    return [name[len(LOG_PREFIX) :] for name in assembler.getInputCols()]
-
-
-def _double_array(values: Sequence[float]) -> Column:
-    return F.array(*[F.lit(float(v)) for v in values])
-
-
-def with_distance(model: PipelineModel, df: DataFrame) -> DataFrame:
-    """Add ``cluster``, ``distance`` (Euclidean, scaled space, to the assigned centre, which is
-    the nearest one) and ``distance_terms``; drop the pipeline's intermediate columns."""
-    centres = F.array(*[_double_array(c) for c in kmeans_stage(model).clusterCenters()])
-    centre = F.element_at(centres, F.col(CLUSTER_COL) + 1)
-    terms = F.zip_with(vector_to_array(F.col(SCALED_COL)), centre, lambda x, c: (x - c) * (x - c))
-    total = F.aggregate(F.col(TERMS_COL), F.lit(0.0), lambda acc, t: acc + t)
-    intermediate = [LOG_PREFIX + f for f in model_features(model)] + [VECTOR_COL, SCALED_COL]
-    return (
-        model.transform(df)
-        .withColumn(TERMS_COL, terms)
-        .withColumn("distance", F.sqrt(total))
-        .drop(*intermediate)
+def load(spark, path: str) -> AnomalyModel:
+    document = lake.read_json(spark, f"{path}/model.json")
+    if document.get("format") != FORMAT_VERSION:
+        raise StageFailed(f"{path}: unsupported anomaly model format {document.get('format')!r}")
+    members: list[Member] = []
+    for name in document["member_order"]:
+        state, where = document["members"][name], f"{path}/members/{name}"
+        if name in ("kmeans", "bisecting_kmeans"):
+            members.append(load_centroids(name, state, where))
+        elif name == anomaly_gmm.NAME:
+            members.append(anomaly_gmm.load_gmm(state, where))
+        else:
+            members.append(load_robust_z(state))
+    return AnomalyModel(
+        features=list(document["features"]),
+        preprocess=PipelineModel.load(f"{path}/preprocess"),
+        members=members,
+        member_quantiles=document["member_quantiles"],
+        ensemble_quantiles=document["ensemble_quantiles"],
+        profile=document["profile"],
+        params=document["params"],
+        metrics=document["metrics"],
     )
 
 
-def with_score(df: DataFrame, quantiles: Sequence[float]) -> DataFrame:
-    """Add ``score`` in [0, 100]: the share of calibration quantiles at or below ``distance``."""
-    if not quantiles:
-        raise ValueError("no calibration quantiles")
-    below = F.size(F.filter(_double_array(quantiles), lambda q: q <= F.col("distance")))
-    return df.withColumn("score", F.lit(100.0) * below / F.lit(float(len(quantiles))))
+@contextmanager
+def _persisted(df: DataFrame):
+    df = df.persist()
+    try:
+        yield df
+    finally:
+        df.unpersist()
 
 
-def population_medians(df: DataFrame, features: Sequence[str]) -> dict[str, float | None]:
-    """Median of each feature over ``df`` (percentile_approx: for an even count, the lower of
-    the two middle values; exact up to 10k rows)."""
-    row = df.agg(
-        *[F.percentile_approx(F.col(f).cast("double"), 0.5, 10_000).alias(f) for f in features]
-    ).first()
-    return {f: (None if row is None else row[f]) for f in features}
-
-
-def with_contributions(
-    df: DataFrame, features: Sequence[str], medians: dict[str, float | None] | None = None
-) -> DataFrame:
-    """Replace ``distance_terms`` by ``contributions``: why this entity scored as it did.
-
-    One struct per feature: its raw value, the median of the rows being scored (``medians``,
-    computed from ``df`` when not given) and its share of the squared distance. Sorted by share,
-    largest first, so the first few entries explain an alert. Shares sum to 1 except at
-    distance 0, where all are 0.
-    """
-    medians = population_medians(df, features) if medians is None else medians
-    total = F.aggregate(F.col(TERMS_COL), F.lit(0.0), lambda acc, t: acc + t)
-    items = [
-        F.struct(
-            F.lit(f).alias("feature"),
-            F.col(f).cast("double").alias("value"),
-            F.lit(medians.get(f)).cast("double").alias("population_median"),
-            F.when(total > 0, F.col(TERMS_COL)[i] / total).otherwise(0.0).alias("share"),
-        )
-        for i, f in enumerate(features)
+def _quantiles(df: DataFrame, columns: list[str], relative_error: float) -> list[list[float]]:
+    probs = [i / (N_QUANTILES - 1) for i in range(N_QUANTILES)]
+    return [
+        sorted(float(q) for q in qs) for qs in df.approxQuantile(columns, probs, relative_error)
     ]
 
-    def by_share_desc(left: Column, right: Column) -> Column:
-        return (
-            F.when(left["share"] > right["share"], -1)
-            .when(left["share"] < right["share"], 1)
-            .when(left["feature"] < right["feature"], -1)
-            .when(left["feature"] > right["feature"], 1)
-            .otherwise(0)
-        )
 
-    return df.withColumn("contributions", F.array_sort(F.array(*items), by_share_desc)).drop(
-        TERMS_COL
-    )
+def _fit_members(train, features, cfg, k, std, relative_error) -> tuple[list[Member], dict]:
+    members, metrics = [], {}
+    for name in cfg.members:
+        if name in ("kmeans", "bisecting_kmeans"):
+            member = fit_centroids(name, train, k, cfg.max_iter, cfg.seed)
+            metrics[name] = member.metrics
+        elif name == anomaly_gmm.NAME:
+            member, metrics[name] = anomaly_gmm.fit_gmm(
+                train, features, std, k, cfg.max_iter, cfg.seed
+            )
+        else:
+            member = fit_robust_z(train, features, relative_error)
+            metrics[name] = member.metrics
+        if member is not None:
+            members.append(member)
+    return members, metrics
+
+
+def fit(df: DataFrame, features: Sequence[str], cfg: ModelConfig) -> AnomalyModel:
+    """Fit the ensemble on the sessions in ``df``.
+
+    k is capped at the number of distinct preprocessed rows (no more centres than points) and
+    raised to 2 (Spark's minimum). Fewer than 2 distinct rows cannot be modelled: StageFailed.
+    """
+    features = list(features)
+    if not features:
+        raise StageFailed("the anomaly model needs at least one feature")
+    with _persisted(
+        df.select(*[F.col(quote(f)).cast("double").alias(f) for f in features])
+    ) as data:
+        counts = data.selectExpr(
+            "count(1) AS rows",
+            "count(DISTINCT struct(" + ", ".join(_clean(f) for f in features) + ")) AS distinct",
+        ).first()
+        rows, distinct = int(counts["rows"]), int(counts["distinct"])
+        if distinct < 2:
+            raise StageFailed(
+                f"cannot train on {rows} session(s) with {distinct} distinct feature row(s): "
+                "the anomaly model needs at least 2 distinct sessions in the training window"
+            )
+        k = max(2, min(cfg.k, distinct))
+        if k != cfg.k:
+            log.warning("model.k=%s adjusted to %s (%s distinct rows)", cfg.k, k, distinct)
+        relative_error = 0.0 if rows <= EXACT_QUANTILE_ROWS else 1e-4
+        profile = explain.feature_profile(data, features)
+        preprocess = preprocessing(features).fit(data)
+        columns = [log_col(j) for j in range(len(features))] + [SCALED]
+        with _persisted(preprocess.transform(data).select(*columns)) as train:
+            std = [float(s) for s in preprocess.stages[-1].std.toArray()]
+            members, member_metrics = _fit_members(train, features, cfg, k, std, relative_error)
+            if not members:
+                raise StageFailed(f"every anomaly model member failed: {member_metrics}")
+            model = AnomalyModel(features, preprocess, members, {}, [], profile)
+            names = [m.name for m in members]
+            measured = model._measure(train).select(*[raw_col(n) for n in names])
+            with _persisted(measured) as measures:
+                quantiles = _quantiles(measures, [raw_col(n) for n in names], relative_error)
+                model.member_quantiles = dict(zip(names, quantiles, strict=True))
+                ensemble = model._with_ensemble(measures)
+                model.ensemble_quantiles = _quantiles(ensemble, [ENSEMBLE_RAW], relative_error)[0]
+    for name, qs in model.member_quantiles.items():
+        member_metrics[name]["raw_quantiles"] = {p: qs[int(p[1:]) * 10] for p in ("p50", "p99")}
+        member_metrics[name]["raw_quantiles"]["max"] = qs[-1]
+    model.params = {
+        "kind": "unsupervised",
+        "members": names,
+        "requested_members": list(cfg.members),
+        "k": k,
+        "requested_k": cfg.k,
+        "max_iter": cfg.max_iter,
+        "seed": cfg.seed,
+        "n_quantiles": N_QUANTILES,
+        "quantile_relative_error": relative_error,
+        "gmm_reg_covar": anomaly_gmm.REG_COVAR,
+        "features": features,
+    }
+    model.metrics = {"rows": rows, "distinct_rows": distinct, "members": member_metrics}
+    return model

@@ -3,6 +3,7 @@
 botwatch check usecase_configs/my_case.yaml     validate configs, one line per problem
 botwatch run ingest --config F --start S --end E  run one stage in this process (local Spark)
 botwatch parse access.log.gz --format auto       how well a format reads some files
+botwatch eval --config F --out DIR               detection quality against labelled logs
 """
 
 from __future__ import annotations
@@ -45,11 +46,16 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="run one stage in this process")
     run.add_argument("stage", choices=STAGES)
     sub.add_parser("parse", help="count parsed / quarantined lines of log files", add_help=False)
+    sub.add_parser("eval", help="precision / recall of a use case on labelled logs", add_help=False)
     args, rest = parser.parse_known_args(argv)
     if args.command == "parse":
         from spark_jobs.parse_report import main as parse_main
 
         return parse_main(rest)
+    if args.command == "eval":
+        from spark_jobs.evaluate import main as eval_main
+
+        return eval_main(rest)
     if args.command == "check":
         if rest:
             parser.error(f"unrecognized arguments: {' '.join(rest)}")

@@ -1,4 +1,4 @@
-"""Feature stage: parsed log rows of one interval -> one row of behaviour features per entity.
+"""Feature stage: parsed log rows of one interval -> one row of behaviour features per session.
 
 spark-submit spark_jobs/feature.py --config usecase_configs/X.yaml --start ... --end ...
 """
@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import sys
 
+from pyspark.sql import functions as F
+
 from spark_jobs import lake
-from spark_jobs.behaviour_features import entity_features
+from spark_jobs.behaviour_features import session_features, unattributed_rows
 from spark_jobs.job_common import StageContext, StageFailed, run_main, write_run_record
 
 
@@ -16,13 +18,28 @@ def body(spark, ctx: StageContext) -> None:
     source = ctx.path("parsed")
     if not lake.exists(spark, source):
         raise StageFailed(f"no parsed logs at {source}; did ingest run for {ctx.key}?")
-    usecase = ctx.usecase
-    features = entity_features(spark.read.parquet(source), usecase.entity.key, usecase.timezone)
+    entity = ctx.usecase.entity
+    parsed = spark.read.parquet(source)
+    features = session_features(
+        parsed, entity.key, ctx.usecase.timezone, entity.session_gap_minutes
+    )
     target = ctx.path("features")
     features.write.mode("overwrite").parquet(target)
     # Count what was written rather than recomputing the aggregation.
-    entities = spark.read.parquet(target).count()
-    write_run_record(spark, ctx, entities=entities, entity_key=usecase.entity.key, output=target)
+    counts = spark.read.parquet(target).agg(
+        F.count(F.lit(1)).alias("sessions"), F.count_distinct("entity").alias("entities")
+    )
+    sessions, entities = counts.first()
+    write_run_record(
+        spark,
+        ctx,
+        sessions=sessions,
+        entities=entities,
+        unattributed_rows=unattributed_rows(parsed, entity.key),
+        entity_key=entity.key,
+        session_gap_minutes=entity.session_gap_minutes,
+        output=target,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

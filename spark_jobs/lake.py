@@ -5,14 +5,16 @@ Layout under the lake root, one partition per use case and data interval::
     parsed/use_case=<id>/interval=<key>/        Parquet, one row per parsed log line
     quarantine/use_case=<id>/interval=<key>/    Parquet, lines that did not parse: file, line, reason
     out_of_window/use_case=<id>/interval=<key>/ Parquet, parsed lines timed outside the interval
-    features/use_case=<id>/interval=<key>/      Parquet, one row per entity
-    scores/use_case=<id>/interval=<key>/        Parquet, one row per entity with score 0-100
+    features/use_case=<id>/interval=<key>/      Parquet, one row per session
+    scores/use_case=<id>/interval=<key>/        Parquet, one row per session with score 0-100
     alerts/use_case=<id>/interval=<key>/        Parquet, one row per alert
     runs/use_case=<id>/interval=<key>/<stage>.json   counts and outcome of each stage
-    models/use_case=<id>/interval=<key>/        fitted pipeline + metadata.json
+    models/use_case=<id>/versions/<version>/    the model registry (see model_registry)
+    models/use_case=<id>/champion.json          which version serves which intervals
     validation/use_case=<id>/interval=<key>/<suite>.json   Great Expectations results
 
-Each stage overwrites exactly its own partition, so reruns and backfills are idempotent. The
+Each stage overwrites exactly its own partition, so reruns and backfills are idempotent (a model
+version is named after its interval and config, so retraining an interval rewrites it). The
 interval key is the interval's start in UTC (``20150517T000000Z``): it sorts like time, and has
 no ``:`` (Hadoop paths reject colons in relative names).
 

@@ -1,9 +1,11 @@
-"""Train stage: fit the use case's anomaly model on the trailing window of features.
+"""Train stage: fit the use case's model on the trailing window of session features.
 
 The window ends with this interval (its partition included) and spans
 ``model.training_window_days`` before the interval's end, so a rerun of an interval fits on the
-same data. The model is written under this interval's ``models`` partition; score picks the
-latest one at or before the interval it scores.
+same data. A new version goes to the model registry and becomes the champion for intervals
+ending at or after this one. When the champion for this interval is younger than
+``model.retrain_every_days`` and was fit with the same config, the stage skips training and
+says so in its run record.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import sys
 from datetime import timedelta
 
-from spark_jobs import anomaly_model, lake
+from spark_jobs import lake, model_registry
 from spark_jobs.job_common import StageContext, StageFailed, run_main, write_run_record
 
 
@@ -23,12 +25,24 @@ def window_intervals(spark, ctx: StageContext) -> tuple[str, list[str]]:
     return first, [k for k in keys if first <= k <= ctx.key]
 
 
-def model_version(ctx: StageContext) -> str:
-    return f"{ctx.usecase.model.type}-{ctx.key}"
+def training_data(spark, ctx: StageContext, paths: list[str]):
+    """The window's sessions; for a supervised model only the labelled ones, with ``label``."""
+    data = spark.read.parquet(*paths)
+    if ctx.usecase.model.kind != "supervised":
+        return data, {}
+    from spark_jobs import labels
+
+    return labels.training_labels(spark, data, ctx.usecase.model)
 
 
 def body(spark, ctx: StageContext) -> None:
     usecase, cfg = ctx.usecase, ctx.usecase.model
+    current = model_registry.champion(spark, ctx.lake_root, usecase.id, ctx.end)
+    fresh, why = model_registry.is_fresh(current, usecase, ctx.end)
+    if fresh:
+        write_run_record(spark, ctx, skipped=True, reason=why, model_version=current.version)
+        return
+
     first, intervals = window_intervals(spark, ctx)
     if not intervals:
         raise StageFailed(
@@ -36,35 +50,49 @@ def body(spark, ctx: StageContext) -> None:
             f"under {ctx.dataset('features')}; run the feature stage first"
         )
     paths = [f"{ctx.dataset('features')}/interval={key}" for key in intervals]
-    fitted = anomaly_model.fit(spark.read.parquet(*paths), cfg, usecase.features)
+    data, label_summary = training_data(spark, ctx, paths)
+    fitted = model_registry.model_kind_module(cfg.kind).fit(data, usecase.features, cfg)
 
-    target = ctx.path("models")
-    fitted.pipeline.write().overwrite().save(f"{target}/pipeline")
+    version = model_registry.new_version(usecase, ctx.key)
+    target = model_registry.save_model(spark, ctx.lake_root, usecase.id, version, fitted)
     metadata = {
-        "model_version": model_version(ctx),
+        "model_version": version,
         "use_case": usecase.id,
-        "type": cfg.type,
+        "kind": cfg.kind,
+        "algorithm": model_registry.algorithm_name(usecase),
+        "fingerprint": model_registry.fingerprint(usecase),
         "window_start": lake.key_to_datetime(first).isoformat(),
         "window_end": ctx.end.isoformat(),
         "intervals": intervals,
         "features": list(usecase.features),
-        "entity_key": usecase.entity.key,
-        "params": {"k": fitted.k, "k_requested": cfg.k, "max_iter": cfg.max_iter, "seed": cfg.seed},
-        "rows": fitted.rows,
-        "distinct_rows": fitted.distinct_rows,
-        "training_cost": fitted.training_cost,
-        "cluster_sizes": fitted.cluster_sizes,
-        "calibration_quantiles": fitted.quantiles,
+        "entity": usecase.entity.model_dump(mode="json"),
+        "config": cfg.model_dump(mode="json"),
+        "params": fitted.params,
+        "training_metrics": fitted.metrics,
+        "labels": label_summary,
+        "trained_for": ctx.key,
     }
-    lake.write_json(spark, f"{target}/metadata.json", metadata)
+    model_registry.write_metadata(spark, ctx.lake_root, usecase.id, version, metadata)
+    model_registry.promote(
+        spark,
+        ctx.lake_root,
+        usecase.id,
+        model_registry.Promotion(
+            version=version,
+            window_end=ctx.end,
+            fingerprint=metadata["fingerprint"],
+            promoted_for=ctx.key,
+        ),
+    )
     write_run_record(
         spark,
         ctx,
-        model_version=metadata["model_version"],
+        skipped=False,
+        reason=why,
+        model_version=version,
         intervals=len(intervals),
-        rows=fitted.rows,
-        k=fitted.k,
-        training_cost=fitted.training_cost,
+        training_metrics=fitted.metrics,
+        labels=label_summary,
         output=target,
     )
 

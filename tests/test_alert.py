@@ -13,36 +13,42 @@ from spark_jobs import alert, lake
 from spark_jobs.alert_records import (
     select_alerts,
     to_records,
+    top_session_per_entity,
     with_alert_id,
     with_sample_requests,
     with_top_features,
 )
 
 START, END = datetime(2015, 5, 17, tzinfo=UTC), datetime(2015, 5, 18, tzinfo=UTC)
-CONTRIB = "array<struct<feature: string, value: double, population_median: double, share: double>>"
+CONTRIB = (
+    "array<struct<feature: string, value: double, population_median: double, "
+    "percentile: double, share: double>>"
+)
 SCORES_SCHEMA = (
-    "entity string, client string, user_agent string, requests double, robots_txt double, "
-    f"head_share double, score double, distance double, cluster int, model_version string, "
-    f"contributions {CONTRIB}"
+    "entity string, session string, session_start timestamp, session_end timestamp, "
+    "client string, user_agent string, requests double, robots_txt double, "
+    f"head_share double, score double, model_version string, contributions {CONTRIB}"
 )
 BOT_CONTRIB = [
-    ("robots_txt", 1.0, 0.0, 0.6),
-    ("head_share", 0.5, 0.0, 0.3),
-    ("requests", 40.0, 3.0, 0.1),
+    ("robots_txt", 1.0, 0.0, 100.0, 0.6),
+    ("head_share", 0.5, 0.0, 97.0, 0.3),
+    ("requests", 40.0, 3.0, 90.0, 0.1),
 ]
+DAY_START, DAY_END = datetime(2015, 5, 17), datetime(2015, 5, 17, 23, 59, 59)
 
 
-def _score(entity, requests, score, contributions=()):
+def _score(entity, requests, score, contributions=(), session=0, start=DAY_START, end=DAY_END):
     return (
         entity,
+        f"{entity}#{session}",
+        start,
+        end,
         entity,
         "UA",
         float(requests),
         0.0,
         0.0,
         score,
-        1.0,
-        0,
         "m1",
         list(contributions),
     )
@@ -108,11 +114,35 @@ def test_top_features_are_the_first_n_contributions(spark):
     assertDataFrameEqual(got, [("a", BOT_CONTRIB[:2]), ("b", [])])
 
 
-def test_sample_requests_are_the_earliest_n_per_entity(spark):
-    alerts = spark.createDataFrame([("1.1.1.1",), ("2.2.2.2",), ("7.7.7.7",)], "entity string")
+SPAN = "entity string, session_start timestamp, session_end timestamp"
+
+
+def test_one_alert_candidate_per_entity_its_top_session(spark):
+    early, late = datetime(2015, 5, 17, 1), datetime(2015, 5, 17, 9)
+    scores = spark.createDataFrame(
+        [
+            _score("1.1.1.1", 40, 80.0, session=0, start=early),
+            _score("1.1.1.1", 9, 99.0, session=1, start=late),
+            _score("2.2.2.2", 5, 97.0, session=0, start=early),
+            _score("2.2.2.2", 7, 97.0, session=1, start=late),  # tie: the earlier session wins
+        ],
+        SCORES_SCHEMA,
+    )
+
+    got = top_session_per_entity(scores).select("entity", "session", "sessions", "score")
+
+    assertDataFrameEqual(
+        got, [("1.1.1.1", "1.1.1.1#1", 2, 99.0), ("2.2.2.2", "2.2.2.2#0", 2, 97.0)]
+    )
+
+
+def test_sample_requests_are_the_earliest_n_of_the_alerted_session(spark):
+    alerts = spark.createDataFrame(
+        [(e, DAY_START, DAY_END) for e in ("1.1.1.1", "2.2.2.2", "7.7.7.7")], SPAN
+    )
     parsed = spark.createDataFrame(PARSED, PARSED_SCHEMA)
 
-    got = with_sample_requests(alerts, parsed, 2, "client")
+    got = with_sample_requests(alerts, parsed, 2, "client").select("entity", "sample_requests")
 
     assertDataFrameEqual(
         got,
@@ -130,8 +160,17 @@ def test_sample_requests_are_the_earliest_n_per_entity(spark):
     )
 
 
+def test_sample_requests_stay_inside_the_session(spark):
+    alerts = spark.createDataFrame([("1.1.1.1", datetime(2015, 5, 17, 10, 0, 15), DAY_END)], SPAN)
+    parsed = spark.createDataFrame(PARSED, PARSED_SCHEMA)
+
+    got = with_sample_requests(alerts, parsed, 1, "client").first()
+
+    assert got["sample_requests"] == ['2015-05-17T10:00:20Z HEAD /robots.txt 200 "bot/1.0"']
+
+
 def test_sample_requests_use_the_client_user_agent_entity(spark):
-    alerts = spark.createDataFrame([("2.2.2.2 | -",)], "entity string")
+    alerts = spark.createDataFrame([("2.2.2.2 | -", DAY_START, DAY_END)], SPAN)
     parsed = spark.createDataFrame(PARSED, PARSED_SCHEMA)
 
     got = with_sample_requests(alerts, parsed, 5, "client_user_agent").first()
@@ -147,13 +186,15 @@ def test_records_are_json_with_a_readable_reason(spark):
 
     json.dumps(record, allow_nan=False)
     assert (
-        record["reason"] == "score 99.5 >= 95: robots_txt=1 (median 0), head_share=0.5 (median 0)"
+        record["reason"]
+        == "score 99.5 >= 95: robots_txt=1 (median 0, p100), head_share=0.5 (median 0, p97)"
     )
     assert record["requests"] == 40 and record["sample_requests"] == []
     assert record["top_features"][0] == {
         "feature": "robots_txt",
         "value": 1.0,
         "population_median": 0.0,
+        "percentile": 100.0,
         "share": 0.6,
     }
 

@@ -1,4 +1,6 @@
-"""feature -> train -> score through the stages' main() on a tmp lake, and a fresh-process load."""
+"""feature -> train -> score through the stages' main() on a tmp lake: the model registry's
+versions, champion and freshness, backfills, a supervised model from a label file, and a model
+loaded in a fresh process."""
 
 from __future__ import annotations
 
@@ -8,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
+from pyspark.sql import functions as F
 
-from spark_jobs import feature, lake, score, train
-from spark_jobs.usecase_schema import KNOWN_FEATURES
+from spark_jobs import feature, lake, model_registry, score, train
 
 USE_CASE = "bots_roundtrip"
 DAYS = [datetime(2015, 5, 1, tzinfo=UTC), datetime(2015, 5, 16, tzinfo=UTC), datetime(2015, 5, 17, tzinfo=UTC)]  # fmt: skip
@@ -40,6 +42,7 @@ model:
   k: 3
   max_iter: 10
   training_window_days: 7
+  retrain_every_days: 1
 spark:
   spark.sql.shuffle.partitions: "2"
 """
@@ -81,71 +84,123 @@ def roundtrip(spark, tmp_path_factory):
         assert feature.main(_args(config, root, day)) == 0
     last = DAYS[-1]
     codes = (train.main(_args(config, root, last)), score.main(_args(config, root, last)))
-    return {"config": config, "root": root, "day": last, "codes": codes}
+    return {"config": config, "root": root, "day": last, "codes": codes, "tmp": tmp}
 
 
-def _record(spark, roundtrip, stage):
-    key = lake.interval_key(roundtrip["day"])
-    return lake.read_json(
-        spark, f"{roundtrip['root']}/runs/use_case={USE_CASE}/interval={key}/{stage}.json"
-    )
+def _record(spark, root, day, stage):
+    key = lake.interval_key(day)
+    return lake.read_json(spark, f"{root}/runs/use_case={USE_CASE}/interval={key}/{stage}.json")
+
+
+def _scores(spark, root, day):
+    return spark.read.parquet(lake.partition_path(root, "scores", USE_CASE, day))
 
 
 def test_stages_succeed_and_record_their_runs(spark, roundtrip):
+    root, day = roundtrip["root"], roundtrip["day"]
     assert roundtrip["codes"] == (0, 0)
-    assert _record(spark, roundtrip, "feature")["entities"] == 12
-    assert _record(spark, roundtrip, "train")["rows"] == 24
-    record = _record(spark, roundtrip, "score")
-    assert record["entities"] == 12 and record["model_version"] == "kmeans-20150517T000000Z"
+    feature_run = _record(spark, root, day, "feature")
+    assert feature_run["sessions"] == 12 and feature_run["entities"] == 12
+    trained = _record(spark, root, day, "train")
+    assert trained["skipped"] is False and trained["intervals"] == 2
+    assert trained["model_version"].startswith("unsupervised-ensemble-20150517T000000Z-")
+    record = _record(spark, root, day, "score")
+    assert record["sessions"] == 12 and record["model_version"] == trained["model_version"]
     assert 0.0 <= record["p50"] <= record["p90"] <= record["p99"] <= record["max"] <= 100.0
 
 
-def test_model_metadata_covers_only_the_trailing_window(spark, roundtrip):
-    models = lake.partition_path(roundtrip["root"], "models", USE_CASE, roundtrip["day"])
-    meta = lake.read_json(spark, f"{models}/metadata.json")
+def test_registry_keeps_the_version_with_its_window_and_makes_it_champion(spark, roundtrip):
+    root, day = roundtrip["root"], roundtrip["day"]
+    version = _record(spark, root, day, "train")["model_version"]
+    champ = model_registry.champion(spark, root, USE_CASE, day + timedelta(days=1))
+    assert champ is not None and champ.version == version
+    meta = model_registry.read_metadata(spark, root, USE_CASE, version)
     assert meta["intervals"] == ["20150516T000000Z", "20150517T000000Z"]
     assert meta["window_start"] == "2015-05-11T00:00:00+00:00"
-    assert meta["features"] == MODEL_FEATURES and meta["params"]["k"] == 3
-    assert len(meta["calibration_quantiles"]) == 1001
+    assert meta["features"] == MODEL_FEATURES and meta["kind"] == "unsupervised"
+    assert meta["training_metrics"]["rows"] == 24
 
 
 def test_scores_have_the_contract_columns(spark, roundtrip):
-    scores = spark.read.parquet(
-        lake.partition_path(roundtrip["root"], "scores", USE_CASE, roundtrip["day"])
-    )
-    assert scores.columns == score.score_columns()
+    scores = _scores(spark, roundtrip["root"], roundtrip["day"])
+    assert scores.columns[-len(score.SCORE_COLUMNS) :] == list(score.SCORE_COLUMNS)
     assert dict(scores.dtypes)["requests"] == "double"
     rows = scores.collect()
-    assert len(rows) == 12 and {r["model_version"] for r in rows} == {"kmeans-20150517T000000Z"}
+    assert len(rows) == 12
     for r in rows:
-        assert 0.0 <= r["score"] <= 100.0
-        assert len(r["contributions"]) == 5
+        assert 0.0 <= r["score"] <= 100.0 and r["model_kind"] == "unsupervised"
         assert {c["feature"] for c in r["contributions"]} == set(MODEL_FEATURES)
-    assert set(KNOWN_FEATURES) <= set(scores.columns)
+    assert set(rows[0]["details"]) == {"kmeans", "bisecting_kmeans", "gmm", "robust_z"}
+    # The two crawlers (fast, no referrer, 404s) are the sessions furthest from the population
+    # median. (The clustering members may give 4 crawlers out of 24 training sessions a
+    # cluster of their own: when bots are that common, they are not outliers to a clustering.)
+    top = sorted(rows, key=lambda r: -r["details"]["robust_z"])[:2]
+    assert {r["client"] for r in top} == {"10.0.0.10", "10.0.0.11"}
 
 
-def test_scoring_before_any_model_fails_cleanly(roundtrip):
-    assert score.main(_args(roundtrip["config"], roundtrip["root"], DAYS[1])) == 1
+def test_rerun_skips_a_fresh_model_and_next_day_retrains(spark, roundtrip):
+    config, root, day = roundtrip["config"], roundtrip["root"], roundtrip["day"]
+    first = _record(spark, root, day, "train")["model_version"]
+    assert train.main(_args(config, root, day)) == 0
+    rerun = _record(spark, root, day, "train")
+    assert rerun["skipped"] is True and rerun["model_version"] == first
+    # A backfill of an earlier day trains its own model; scoring that day uses it, not the
+    # later one that has seen the future.
+    earlier = DAYS[1]
+    assert score.main(_args(config, root, earlier)) == 1  # no model ending by then yet
+    assert train.main(_args(config, root, earlier)) == 0
+    assert score.main(_args(config, root, earlier)) == 0
+    backfilled = _record(spark, root, earlier, "train")["model_version"]
+    assert backfilled != first and backfilled.startswith("unsupervised-ensemble-20150516")
+    assert _record(spark, root, earlier, "score")["model_version"] == backfilled
+    assert model_registry.champion(spark, root, USE_CASE, day + timedelta(days=1)).version == first
 
 
-def test_saved_pipeline_loads_in_a_fresh_process(roundtrip):
-    models = lake.partition_path(roundtrip["root"], "models", USE_CASE, roundtrip["day"])
-    features = lake.partition_path(roundtrip["root"], "features", USE_CASE, roundtrip["day"])
+def test_champion_loads_and_scores_the_same_in_a_fresh_process(spark, roundtrip):
+    root, day = roundtrip["root"], roundtrip["day"]
+    version = _record(spark, root, day, "train")["model_version"]
+    features = lake.partition_path(root, "features", USE_CASE, day)
     code = (
         "import sys\n"
         "from pyspark.sql import SparkSession\n"
-        "from pyspark.ml import PipelineModel\n"
+        "from spark_jobs import model_registry\n"
         "spark = SparkSession.builder.master('local[1]').config('spark.ui.enabled', 'false')"
         ".getOrCreate()\n"
-        "model = PipelineModel.load(sys.argv[1])\n"
-        "n = model.transform(spark.read.parquet(sys.argv[2])).select('cluster').count()\n"
-        "ours = sorted(m for m in sys.modules if m.startswith('spark_jobs'))\n"
-        "print('RESULT', ','.join(type(s).__name__ for s in model.stages), n, ours)\n"
+        "model, meta = model_registry.load_model(spark, sys.argv[1], sys.argv[2], sys.argv[3])\n"
+        "rows = model.score(spark.read.parquet(sys.argv[4])).select('session', 'score').collect()\n"
+        "print('RESULT', sorted((r['session'], round(r['score'], 9)) for r in rows))\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code, f"{models}/pipeline", features],
+        [sys.executable, "-c", code, root, USE_CASE, version, features],
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     result = next(line for line in done.stdout.splitlines() if line.startswith("RESULT"))
-    assert result == "RESULT SQLTransformer,VectorAssembler,StandardScalerModel,KMeansModel 12 []"
+    ours = _scores(spark, root, day).select("session", "score").collect()
+    assert result == "RESULT " + str(sorted((r["session"], round(r["score"], 9)) for r in ours))
+
+
+def test_supervised_model_from_a_label_file(spark, roundtrip):
+    """The label file names the two crawlers (by client); train fits GBT on the labelled
+    sessions of the window and score ranks the crawlers first, as calibrated probabilities."""
+    tmp, root, day = roundtrip["tmp"], roundtrip["root"], roundtrip["day"]
+    labels = tmp / "labels.csv"
+    labels.write_text(
+        "key,label\n" + "".join(f"10.0.0.{c},{'bot' if c >= 10 else 'human'}\n" for c in range(12))
+    )
+    config = tmp / f"{USE_CASE}.yaml"
+    supervised = config.read_text().replace(
+        "model:\n",
+        f"model:\n  kind: supervised\n  algorithm: logistic_regression\n"
+        f"  labels: {{path: '{labels}', match: entity}}\n",
+    )
+    config.write_text(supervised)
+    assert train.main(_args(config, root, day)) == 0
+    trained = _record(spark, root, day, "train")
+    assert trained["skipped"] is False  # another config: the unsupervised champion is not fresh
+    assert trained["model_version"].startswith("supervised-logistic_regression-")
+    assert trained["labels"]["positives"] == 4 and trained["labels"]["negatives"] == 20
+    assert score.main(_args(config, root, day)) == 0
+    rows = _scores(spark, root, day).orderBy(F.col("score").desc()).collect()
+    assert {r["client"] for r in rows[:2]} == {"10.0.0.10", "10.0.0.11"}
+    assert all(0.0 <= r["score"] <= 100.0 and "probability" in r["details"] for r in rows)
