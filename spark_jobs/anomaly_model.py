@@ -30,13 +30,10 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from spark_jobs import anomaly_gmm, explain, lake
+from spark_jobs.anomaly_kinds import fit_member, load_member
 from spark_jobs.anomaly_members import (
     SCALED,
     Member,
-    fit_centroids,
-    fit_robust_z,
-    load_centroids,
-    load_robust_z,
     log_col,
     raw_col,
     term_col,
@@ -81,8 +78,16 @@ def preprocessing(features: Sequence[str]) -> Pipeline:
     )
 
 
+def _standardised(j: int, mean: float, std: float) -> str:
+    """StandardScaler's arithmetic (times 1/std; 0 for a constant feature). Never null, and
+    the coalesce says so, which keeps null checks out of the members' generated code."""
+    return f"coalesce(({quote(log_col(j))} - {num(mean)}) * {num(1.0 / std if std else 0.0)}, 0D)"
+
+
 @dataclass
 class AnomalyModel:
+    """A fitted ensemble; ``score`` works on any DataFrame holding the ``features`` columns."""
+
     features: list[str]
     preprocess: PipelineModel
     members: list[Member]
@@ -102,15 +107,8 @@ class AnomalyModel:
 
     def _measure(self, logs: DataFrame) -> DataFrame:
         scaler = self.preprocess.stages[-1]
-        standardised = {
-            z_col(
-                j
-            ): f"coalesce(({quote(log_col(j))} - {num(mean)}) * {num(1.0 / std if std else 0.0)}, 0D)"
-            for j, (mean, std) in enumerate(
-                zip(scaler.mean.toArray(), scaler.std.toArray(), strict=True)
-            )
-        }
-        out = with_layer(logs, standardised)
+        stats = zip(scaler.mean.toArray(), scaler.std.toArray(), strict=True)
+        out = with_layer(logs, {z_col(j): _standardised(j, m, s) for j, (m, s) in enumerate(stats)})
         for member in self.members:
             out = member.with_measure(out)
         return out
@@ -196,15 +194,10 @@ def load(spark, path: str) -> AnomalyModel:
     document = lake.read_json(spark, f"{path}/model.json")
     if document.get("format") != FORMAT_VERSION:
         raise StageFailed(f"{path}: unsupported anomaly model format {document.get('format')!r}")
-    members: list[Member] = []
-    for name in document["member_order"]:
-        state, where = document["members"][name], f"{path}/members/{name}"
-        if name in ("kmeans", "bisecting_kmeans"):
-            members.append(load_centroids(name, state, where))
-        elif name == anomaly_gmm.NAME:
-            members.append(anomaly_gmm.load_gmm(state, where))
-        else:
-            members.append(load_robust_z(state))
+    members = [
+        load_member(name, document["members"][name], f"{path}/members/{name}")
+        for name in document["member_order"]
+    ]
     return AnomalyModel(
         features=list(document["features"]),
         preprocess=PipelineModel.load(f"{path}/preprocess"),
@@ -233,22 +226,22 @@ def _quantiles(df: DataFrame, columns: list[str], relative_error: float) -> list
     ]
 
 
-def _fit_members(train, features, cfg, k, std, relative_error) -> tuple[list[Member], dict]:
-    members, metrics = [], {}
-    for name in cfg.members:
-        if name in ("kmeans", "bisecting_kmeans"):
-            member = fit_centroids(name, train, k, cfg.max_iter, cfg.seed)
-            metrics[name] = member.metrics
-        elif name == anomaly_gmm.NAME:
-            member, metrics[name] = anomaly_gmm.fit_gmm(
-                train, features, std, k, cfg.max_iter, cfg.seed
-            )
-        else:
-            member = fit_robust_z(train, features, relative_error)
-            metrics[name] = member.metrics
-        if member is not None:
-            members.append(member)
-    return members, metrics
+def _calibrate(model: AnomalyModel, train: DataFrame, relative_error: float) -> None:
+    """Store the training sessions' quantiles of each member's raw measure, then of the
+    ensemble's raw score (which needs the former): two passes over the persisted measures."""
+    names = [m.name for m in model.members]
+    measured = model._measure(train).select(*[raw_col(n) for n in names])
+    with _persisted(measured) as measures:
+        quantiles = _quantiles(measures, [raw_col(n) for n in names], relative_error)
+        model.member_quantiles = dict(zip(names, quantiles, strict=True))
+        ensemble = model._with_ensemble(measures)
+        model.ensemble_quantiles = _quantiles(ensemble, [ENSEMBLE_RAW], relative_error)[0]
+    for name, qs in model.member_quantiles.items():
+        model.metrics["members"][name]["raw_quantiles"] = {
+            "p50": qs[500],
+            "p99": qs[990],
+            "max": qs[-1],
+        }
 
 
 def fit(df: DataFrame, features: Sequence[str], cfg: ModelConfig) -> AnomalyModel:
@@ -260,14 +253,11 @@ def fit(df: DataFrame, features: Sequence[str], cfg: ModelConfig) -> AnomalyMode
     features = list(features)
     if not features:
         raise StageFailed("the anomaly model needs at least one feature")
-    with _persisted(
-        df.select(*[F.col(quote(f)).cast("double").alias(f) for f in features])
-    ) as data:
-        counts = data.selectExpr(
-            "count(1) AS rows",
-            "count(DISTINCT struct(" + ", ".join(_clean(f) for f in features) + ")) AS distinct",
-        ).first()
-        rows, distinct = int(counts["rows"]), int(counts["distinct"])
+    selected = df.select(*[F.col(quote(f)).cast("double").alias(f) for f in features])
+    with _persisted(selected) as data:
+        distinct_row = "struct(" + ", ".join(_clean(f) for f in features) + ")"
+        counts = data.selectExpr("count(1)", f"count(DISTINCT {distinct_row})").first()
+        rows, distinct = int(counts[0]), int(counts[1])
         if distinct < 2:
             raise StageFailed(
                 f"cannot train on {rows} session(s) with {distinct} distinct feature row(s): "
@@ -281,33 +271,30 @@ def fit(df: DataFrame, features: Sequence[str], cfg: ModelConfig) -> AnomalyMode
         preprocess = preprocessing(features).fit(data)
         columns = [log_col(j) for j in range(len(features))] + [SCALED]
         with _persisted(preprocess.transform(data).select(*columns)) as train:
+            train.count()  # materialise it before the raw copy goes
+            data.unpersist()
             std = [float(s) for s in preprocess.stages[-1].std.toArray()]
-            members, member_metrics = _fit_members(train, features, cfg, k, std, relative_error)
+            members, member_metrics = [], {}
+            for name in cfg.members:
+                member, member_metrics[name] = fit_member(
+                    name, train, features, cfg, k, std, relative_error
+                )
+                members += [member] if member is not None else []
             if not members:
                 raise StageFailed(f"every anomaly model member failed: {member_metrics}")
-            model = AnomalyModel(features, preprocess, members, {}, [], profile)
-            names = [m.name for m in members]
-            measured = model._measure(train).select(*[raw_col(n) for n in names])
-            with _persisted(measured) as measures:
-                quantiles = _quantiles(measures, [raw_col(n) for n in names], relative_error)
-                model.member_quantiles = dict(zip(names, quantiles, strict=True))
-                ensemble = model._with_ensemble(measures)
-                model.ensemble_quantiles = _quantiles(ensemble, [ENSEMBLE_RAW], relative_error)[0]
-    for name, qs in model.member_quantiles.items():
-        member_metrics[name]["raw_quantiles"] = {p: qs[int(p[1:]) * 10] for p in ("p50", "p99")}
-        member_metrics[name]["raw_quantiles"]["max"] = qs[-1]
-    model.params = {
-        "kind": "unsupervised",
-        "members": names,
-        "requested_members": list(cfg.members),
-        "k": k,
-        "requested_k": cfg.k,
-        "max_iter": cfg.max_iter,
-        "seed": cfg.seed,
-        "n_quantiles": N_QUANTILES,
-        "quantile_relative_error": relative_error,
-        "gmm_reg_covar": anomaly_gmm.REG_COVAR,
-        "features": features,
-    }
-    model.metrics = {"rows": rows, "distinct_rows": distinct, "members": member_metrics}
+            params = {
+                "kind": "unsupervised",
+                "members": [m.name for m in members],
+                "requested_members": list(cfg.members),
+                "k": k,
+                "requested_k": cfg.k,
+                "max_iter": cfg.max_iter,
+                "seed": cfg.seed,
+                "n_quantiles": N_QUANTILES,
+                "quantile_relative_error": relative_error,
+                "gmm_reg_covar": anomaly_gmm.REG_COVAR,
+            }
+            metrics = {"rows": rows, "distinct_rows": distinct, "members": member_metrics}
+            model = AnomalyModel(features, preprocess, members, {}, [], profile, params, metrics)
+            _calibrate(model, train, relative_error)
     return model

@@ -96,6 +96,7 @@ def summarise(usecase: UseCase, done: list[tuple[datetime, datetime]]) -> None:
         "parsed": 0,
         "quarantined": 0,
         "out_of_window": 0,
+        "sessions": 0,
         "entities": 0,
         "alerts": 0,
     }
@@ -105,7 +106,9 @@ def summarise(usecase: UseCase, done: list[tuple[datetime, datetime]]) -> None:
         ingest = _record(root, usecase.id, key, "ingest")
         for name in ("read", "parsed", "quarantined", "out_of_window"):
             totals[name] += int(ingest.get(name, 0))
-        totals["entities"] += int(_record(root, usecase.id, key, "score").get("entities", 0))
+        scored = _record(root, usecase.id, key, "score")
+        totals["sessions"] += int(scored.get("sessions", 0))
+        totals["entities"] += int(scored.get("entities", 0))
         totals["alerts"] += int(_record(root, usecase.id, key, "alert").get("alerts", 0))
     sink_paths = [sink.resolved_path(root) for sink in usecase.alert.sinks]
     alerts = []
@@ -123,7 +126,10 @@ def summarise(usecase: UseCase, done: list[tuple[datetime, datetime]]) -> None:
         f"  lines read {totals['read']:,}  parsed {totals['parsed']:,}  "
         f"quarantined {totals['quarantined']:,}  outside their interval {totals['out_of_window']:,}"
     )
-    print(f"  entities scored {totals['entities']:,}  alerts raised {totals['alerts']:,}")
+    print(
+        f"  sessions scored {totals['sessions']:,} (of {totals['entities']:,} entities)  "
+        f"alerts raised {totals['alerts']:,}"
+    )
     for rec in sorted(alerts, key=lambda r: -float(r.get("score", 0)))[:5]:
         print(f"    {rec.get('interval_start', '')[:10]} {rec.get('entity')}: {rec.get('reason')}")
     print(f"  lake (Parquet partitions per stage and interval): {root}")
