@@ -259,13 +259,27 @@ def _plot(path: Path, tasks: Sequence[TaskResult], fprs: list[float]) -> None:
     fig.savefig(path, dpi=110)
 
 
+#: Points kept per curve in evaluation.json (a curve has one point per distinct score).
+MAX_CURVE_POINTS = 500
+
+
+def thin_curve(curve: dict[str, list], max_points: int = MAX_CURVE_POINTS) -> dict[str, list]:
+    """Every column of ``curve`` at evenly spaced indices, first and last kept: enough to
+    redraw it, without megabytes of JSON for a run over 100k sessions."""
+    n = len(next(iter(curve.values()), []))
+    if n <= max_points:
+        return curve
+    keep = sorted({round(i * (n - 1) / (max_points - 1)) for i in range(max_points)})
+    return {key: [values[i] for i in keep] for key, values in curve.items()}
+
+
 def _task_json(t: TaskResult) -> dict[str, Any]:
     checks = check_target(t)
     curves = None
     if t.labels is not None and t.scores is not None:
         curves = {
-            "pr": asdict(pr_curve(t.labels, t.scores)),
-            "roc": asdict(roc_curve(t.labels, t.scores)),
+            "pr": thin_curve(asdict(pr_curve(t.labels, t.scores))),
+            "roc": thin_curve(asdict(roc_curve(t.labels, t.scores))),
         }
     return {
         "name": t.name,

@@ -108,3 +108,13 @@ def test_import_does_not_load_matplotlib():
     code = "import sys, spark_jobs.eval_report; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_curves_are_thinned_to_a_bounded_number_of_points():
+    from spark_jobs.eval_report import thin_curve
+
+    curve = {"threshold": list(range(2000)), "recall": [i / 1999 for i in range(2000)]}
+    thin = thin_curve(curve, max_points=50)
+    assert len(thin["threshold"]) == len(thin["recall"]) == 50
+    assert thin["threshold"][0] == 0 and thin["threshold"][-1] == 1999
+    assert thin_curve({"x": [1, 2]}, max_points=50) == {"x": [1, 2]}
