@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pyspark.ml import Pipeline, PipelineModel
-from pyspark.ml.feature import SQLTransformer, StandardScaler, VectorAssembler
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -41,6 +40,7 @@ from spark_jobs.anomaly_members import (
 )
 from spark_jobs.anomaly_sql import PREFIX, num, quote, total, with_layer, with_percentile
 from spark_jobs.job_common import StageFailed
+from spark_jobs.model_inputs import clean, log_scaling_stages
 from spark_jobs.usecase_schema import ModelConfig
 
 log = logging.getLogger("botwatch")
@@ -61,21 +61,10 @@ def _pct_col(member: str) -> str:
 ENSEMBLE_RAW, SCORE_PCT, WEIGHTS = PREFIX + "ensemble", PREFIX + "score", PREFIX + "weights"
 
 
-def _clean(feature: str) -> str:
-    """A feature as preprocessing sees it: double, NaN/null as 0, negatives as 0."""
-    return f"greatest(coalesce(nanvl(CAST({quote(feature)} AS DOUBLE), 0D), 0D), 0D)"
-
-
 def preprocessing(features: Sequence[str]) -> Pipeline:
     """log1p -> assemble -> standardise (sample std; a constant feature becomes 0)."""
-    logs = ", ".join(f"log1p({_clean(f)}) AS {quote(log_col(j))}" for j, f in enumerate(features))
-    return Pipeline(
-        stages=[
-            SQLTransformer(statement=f"SELECT *, {logs} FROM __THIS__"),
-            VectorAssembler(inputCols=[log_col(j) for j in range(len(features))], outputCol=VECTOR),
-            StandardScaler(inputCol=VECTOR, outputCol=SCALED, withMean=True, withStd=True),
-        ]
-    )
+    log_cols = [log_col(j) for j in range(len(features))]
+    return Pipeline(stages=log_scaling_stages(features, log_cols, VECTOR, SCALED))
 
 
 def _standardised(j: int, mean: float, std: float) -> str:
@@ -255,7 +244,7 @@ def fit(df: DataFrame, features: Sequence[str], cfg: ModelConfig) -> AnomalyMode
         raise StageFailed("the anomaly model needs at least one feature")
     selected = df.select(*[F.col(quote(f)).cast("double").alias(f) for f in features])
     with _persisted(selected) as data:
-        distinct_row = "struct(" + ", ".join(_clean(f) for f in features) + ")"
+        distinct_row = "struct(" + ", ".join(clean(f) for f in features) + ")"
         counts = data.selectExpr("count(1)", f"count(DISTINCT {distinct_row})").first()
         rows, distinct = int(counts[0]), int(counts[1])
         if distinct < 2:

@@ -29,7 +29,6 @@ from typing import Any
 from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.classification import GBTClassifier, LogisticRegression, RandomForestClassifier
 from pyspark.ml.evaluation import BinaryClassificationEvaluator
-from pyspark.ml.feature import SQLTransformer, StandardScaler, VectorAssembler
 from pyspark.ml.functions import vector_to_array
 from pyspark.ml.regression import IsotonicRegression
 from pyspark.sql import Column, DataFrame
@@ -37,6 +36,7 @@ from pyspark.sql import functions as F
 
 from spark_jobs import explain
 from spark_jobs.job_common import StageFailed
+from spark_jobs.model_inputs import log_scaling_stages
 from spark_jobs.usecase_schema import ModelConfig
 
 LABEL_COL = "label"
@@ -69,10 +69,6 @@ class Fitted:
     profile: dict[str, dict[str, Any]]
 
 
-def _q(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
-
-
 def intermediate_columns(features: Sequence[str]) -> list[str]:
     """Columns the pipeline adds besides what ``score`` keeps."""
     logs = [LOG_PREFIX + f for f in features]
@@ -103,16 +99,10 @@ def build_pipeline(features: Sequence[str], cfg: ModelConfig) -> Pipeline:
     log1p tames heavy-tailed counts; standardising is what logistic regression needs and what
     the attribution measures deviations in (trees do not care).
     """
-    logs = ", ".join(
-        f"log1p(greatest(nanvl(coalesce(CAST({_q(f)} AS DOUBLE), 0D), 0D), 0D)) "
-        f"AS {_q(LOG_PREFIX + f)}"
-        for f in features
-    )
+    log_cols = [LOG_PREFIX + f for f in features]
     return Pipeline(
         stages=[
-            SQLTransformer(statement=f"SELECT *, {logs} FROM __THIS__"),
-            VectorAssembler(inputCols=[LOG_PREFIX + f for f in features], outputCol=VECTOR_COL),
-            StandardScaler(inputCol=VECTOR_COL, outputCol=SCALED_COL, withMean=True, withStd=True),
+            *log_scaling_stages(features, log_cols, VECTOR_COL, SCALED_COL),
             _classifier(cfg),
         ]
     )
