@@ -1,26 +1,39 @@
-"""Alert stage: turn the interval's scores into alerts, keep them in the lake, deliver them.
+"""Alert stage: decide which flagged entities become alerts, put them in the outbox, report.
 
-The lake partition is overwritten (reruns are idempotent by layout); sinks are not partitioned,
-so they deduplicate by alert_id instead. Alert ids are stable across reruns, so a retried or
-backfilled interval never pages anyone twice.
+Nothing is sent from here: the raised alerts go to the lake's outbox first, and the deliver step
+(``spark_jobs/delivery.py``, an Airflow task that can read connections) sends them. So an alert
+exists in the lake before any receiver hears of it, and a sink that is down loses nothing.
+
+The alerts partition (raised and suppressed, each with its reason) is overwritten, so a rerun
+shows the rerun's verdicts; the outbox only grows, so an alert once raised is never taken back.
 
     spark-submit spark_jobs/alert.py --config usecase_configs/x.yaml --start ... --end ...
 """
 
 from __future__ import annotations
 
-import fcntl
-import json
-import os
+import logging
 import sys
-from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
-from spark_jobs import lake
+from pyspark.sql import functions as F
+
+from spark_jobs import lake, outbox, run_report
+from spark_jobs.alert_documents import to_document
+from spark_jobs.alert_lifecycle import (
+    CAPPED,
+    RAISED,
+    SUPPRESSED,
+    Candidate,
+    decide,
+    prior_alerts,
+    realert_window_start,
+    severity,
+)
 from spark_jobs.alert_records import (
     ALERT_SCHEMA,
-    select_alerts,
+    candidates,
+    iso_utc,
     to_records,
     top_session_per_entity,
     with_alert_id,
@@ -28,111 +41,81 @@ from spark_jobs.alert_records import (
     with_top_features,
 )
 from spark_jobs.job_common import StageContext, StageFailed, run_main, write_run_record
-from spark_jobs.usecase_schema import FileSinkConfig
+
+log = logging.getLogger("botwatch.alert")
 
 
-def build_alerts(spark: Any, ctx: StageContext) -> list[dict]:
-    """The interval's alert records, from its scores and (for samples) its parsed rows."""
+def build_alerts(spark: Any, ctx: StageContext, prior: dict[str, list[dict]]) -> tuple[list, int]:
+    """The interval's alert records (raised and suppressed) and how many the cap left out."""
     usecase, cfg = ctx.usecase, ctx.usecase.alert
     scores = top_session_per_entity(spark.read.parquet(ctx.path("scores")))
-    alerts = select_alerts(scores, usecase.threshold, cfg.min_requests, cfg.max_alerts)
-    alerts = with_top_features(
-        with_alert_id(alerts, usecase.id, ctx.start, ctx.end), cfg.top_features
-    )
-    alerts = alerts.cache()  # used by the sample join and by the final collect
+    flagged = with_alert_id(
+        candidates(scores, usecase.threshold, cfg.min_requests), usecase.id, ctx.start, ctx.end
+    ).cache()
     try:
-        samples = cfg.sample_requests if not alerts.isEmpty() else 0  # no alerts: skip the scan
-        parsed = spark.read.parquet(ctx.path("parsed")) if samples else None
-        return to_records(with_sample_requests(alerts, parsed, samples, usecase.entity.key))
+        light = [
+            Candidate(r["alert_id"], r["entity"], r["client"], r["user_agent"], float(r["score"]))
+            for r in flagged.select("alert_id", "entity", "client", "user_agent", "score").collect()
+        ]
+        decisions = decide(
+            light,
+            allowlist=cfg.allowlist,
+            prior=prior,
+            interval_start=ctx.start,
+            interval_start_iso=iso_utc(ctx.start),
+            window_start_iso=iso_utc(realert_window_start(ctx.start, cfg.realert_minutes)),
+            realert_minutes=cfg.realert_minutes,
+            max_alerts=cfg.max_alerts,
+        )
+        kept = {aid: d for aid, d in decisions.items() if d.status != CAPPED}
+        capped = len(decisions) - len(kept)
+        if not kept:
+            return [], capped
+        ids = spark.createDataFrame([(aid,) for aid in kept], "alert_id string")
+        rows = with_top_features(flagged.join(F.broadcast(ids), "alert_id"), cfg.top_features)
+        parsed = spark.read.parquet(ctx.path("parsed")) if cfg.sample_requests else None
+        rows = with_sample_requests(rows, parsed, cfg.sample_requests, usecase.entity.key)
+        label = lambda score: severity(score, cfg.severity.high, cfg.severity.critical)  # noqa: E731
+        return to_records(rows, kept, usecase.entity.key, label), capped
     finally:
-        alerts.unpersist()
-
-
-# --- JSONL file sink ------------------------------------------------------------------------
-
-
-def sink_path(sink: FileSinkConfig, lake_root: str) -> str:
-    try:
-        return sink.resolved_path(lake_root)
-    except ValueError as exc:
-        raise StageFailed(str(exc)) from None
-
-
-def _known_ids(path: Path) -> set[str]:
-    ids: set[str] = set()
-    if not path.exists():
-        return ids
-    with path.open(encoding="utf-8") as lines:
-        for line in lines:
-            try:
-                ids.add(json.loads(line)["alert_id"])
-            except (ValueError, KeyError, TypeError):
-                continue  # a line someone added by hand: keep it, it just holds no known id
-    return ids
-
-
-def deliver_jsonl(records: Iterable[dict], path: str | os.PathLike[str]) -> int:
-    """Append the records whose alert_id the file does not hold yet; return how many.
-
-    Append-only, so tailing shippers (Filebeat, fluent-bit) see each alert once. An exclusive
-    lock on a side file serialises concurrent runs (backfills). A crash mid-write can leave
-    half a last line: it is cut off before appending, and since its id was never complete in
-    the file, that alert is written again whole.
-    """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(f"{target}.lock", "a", encoding="utf-8") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        _cut_partial_last_line(target)
-        known = _known_ids(target)
-        new_lines = []
-        for record in records:
-            if record["alert_id"] not in known:
-                known.add(record["alert_id"])
-                new_lines.append(json.dumps(record, sort_keys=True, allow_nan=False) + "\n")
-        if new_lines:
-            with target.open("a", encoding="utf-8") as out:
-                out.write("".join(new_lines))
-                out.flush()
-                os.fsync(out.fileno())
-        return len(new_lines)
-
-
-def _cut_partial_last_line(path: Path) -> None:
-    if not path.exists() or path.stat().st_size == 0:
-        return
-    with path.open("rb+") as handle:
-        data = handle.read()
-        if not data.endswith(b"\n"):
-            handle.truncate(data.rfind(b"\n") + 1)
-
-
-# --- stage ----------------------------------------------------------------------------------
+        flagged.unpersist()
 
 
 def body(spark: Any, ctx: StageContext) -> None:
     if not lake.exists(spark, ctx.path("scores")):
         raise StageFailed(f"no scores partition at {ctx.path('scores')}")
-    records = build_alerts(spark, ctx)
+    cfg, store = ctx.usecase.alert, lake.HadoopStore(spark)
+    window_key = lake.interval_key(realert_window_start(ctx.start, cfg.realert_minutes))
+    earlier = outbox.outbox_between(store, ctx.lake_root, ctx.usecase.id, window_key, ctx.key)
+    records, capped = build_alerts(spark, ctx, prior_alerts(earlier))
     (
         spark.createDataFrame(records, ALERT_SCHEMA)
         .coalesce(1)
         .write.mode("overwrite")
         .parquet(ctx.path("alerts"))
     )
-    sinks = []
-    for sink in ctx.usecase.alert.sinks:
-        path = sink_path(sink, ctx.lake_root)
-        sinks.append(
-            {"type": sink.type, "path": path, "delivered_new": deliver_jsonl(records, path)}
-        )
+    raised = [r for r in records if r["status"] == RAISED]
+    suppressed = [r for r in records if r["status"] == SUPPRESSED]
+    docs = [to_document(r, ctx.usecase.description) for r in raised]
+    in_outbox = outbox.write_outbox(store, ctx.lake_root, ctx.usecase.id, ctx.key, docs)
+    counts = {
+        "candidates": len(records) + capped,
+        "alerts": len(raised),
+        "suppressed": len(suppressed),
+        "capped": capped,
+    }
+    report = None
+    if cfg.report.enabled:
+        report = run_report.write(spark, ctx, counts, docs, suppressed)
     write_run_record(
         spark,
         ctx,
-        alerts=len(records),
-        delivered_new=sum(s["delivered_new"] for s in sinks),
-        sinks=sinks,
-        top_reasons=[f"{r['entity']}: {r['reason']}" for r in records[:5]],
+        **counts,
+        outbox=outbox.outbox_file(ctx.lake_root, ctx.usecase.id, ctx.key),
+        outbox_alerts=len(in_outbox),
+        report=report,
+        suppressions=[f"{r['entity']}: {r['suppression']}" for r in suppressed[:20]],
+        top_reasons=[f"{r['entity']}: {r['reason']}" for r in raised[:5]],
     )
 
 

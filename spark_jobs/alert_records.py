@@ -2,38 +2,35 @@
 
 An alert must say which entity, why (the features that pushed its score up, against the
 population median) and show a few of its actual requests, so that triage needs no second query.
-Its id depends only on use case, entity and data interval: a rerun or backfill of an interval
-produces the same ids, which is what lets sinks deliver each alert once.
+Its id depends only on use case, entity, data interval and model version: a rerun or backfill
+of an interval produces the same ids, which is what lets sinks deliver each alert once.
 """
 
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from spark_jobs.behaviour_features import with_entity
+from spark_jobs.lake import iso_utc
 
 #: Schema of an alert record; the alerts Parquet partition is written with it so that the
 #: lake and the sinks hold the same thing.
 ALERT_SCHEMA = (
-    "alert_id string, use_case string, entity string, client string, user_agent string, "
+    "alert_id string, use_case string, status string, suppression string, severity string, "
+    "entity string, entity_key string, client string, user_agent string, "
     "score double, threshold double, interval_start string, interval_end string, "
-    "model_version string, requests long, "
+    "session string, session_start string, session_end string, sessions long, "
+    "declared_crawler boolean, crawler_name string, "
+    "model_version string, model_kind string, requests long, "
     "top_features array<struct<feature: string, value: double, population_median: double, "
     "percentile: double, share: double>>, "
     "sample_requests array<string>, reason string"
 )
-
-
-def iso_utc(instant: datetime) -> str:
-    """``2015-05-17T00:00:00Z``: one spelling per instant, since alert ids hash it."""
-    if instant.tzinfo is None:
-        instant = instant.replace(tzinfo=UTC)
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def top_session_per_entity(scores_df: DataFrame) -> DataFrame:
@@ -51,24 +48,22 @@ def top_session_per_entity(scores_df: DataFrame) -> DataFrame:
     )
 
 
-def select_alerts(
-    scores_df: DataFrame, threshold: float, min_requests: int, max_alerts: int
-) -> DataFrame:
-    """Entities worth a person's time: high score, enough requests to judge, worst first.
+def candidates(scores_df: DataFrame, threshold: float, min_requests: int) -> DataFrame:
+    """Entities worth a person's time: high score and enough requests to judge.
 
     The threshold is kept on each row because the config may change later and an alert should
-    still say which bar it cleared. Ties are broken by entity so the cap is deterministic.
+    still say which bar it cleared. Which candidates become alerts (allowlist, realert, cap) is
+    decided in ``alert_lifecycle``.
     """
-    return (
-        scores_df.where((F.col("score") >= threshold) & (F.col("requests") >= min_requests))
-        .orderBy(F.col("score").desc(), F.col("entity").asc())
-        .limit(max_alerts)
-        .withColumn("threshold", F.lit(float(threshold)))
-    )
+    return scores_df.where(
+        (F.col("score") >= threshold) & (F.col("requests") >= min_requests)
+    ).withColumn("threshold", F.lit(float(threshold)))
 
 
 def with_alert_id(df: DataFrame, use_case: str, start: datetime, end: datetime) -> DataFrame:
-    """Add use_case, interval bounds (ISO strings) and alert_id = sha256 of those and entity."""
+    """Add use_case, interval bounds (ISO strings) and alert_id = sha256 of those, the entity
+    and the model version (a retrained model's verdict is a new alert; the realert window
+    keeps it from paging twice for one interval)."""
     return (
         df.withColumn("use_case", F.lit(use_case))
         .withColumn("interval_start", F.lit(iso_utc(start)))
@@ -76,7 +71,14 @@ def with_alert_id(df: DataFrame, use_case: str, start: datetime, end: datetime) 
         .withColumn(
             "alert_id",
             F.sha2(
-                F.concat_ws("|", "use_case", "entity", "interval_start", "interval_end"),
+                F.concat_ws(
+                    "|",
+                    "use_case",
+                    "entity",
+                    "interval_start",
+                    "interval_end",
+                    F.coalesce(F.col("model_version"), F.lit("")),
+                ),
                 256,
             ),
         )
@@ -192,23 +194,42 @@ def _top_features(rows: list[Any] | None) -> list[dict]:
     ]
 
 
-def to_records(df: DataFrame) -> list[dict]:
-    """JSON-able alert dicts, highest score first (the order a person reads them in)."""
+def _iso(value: Any) -> str | None:
+    return iso_utc(value) if isinstance(value, datetime) else value
+
+
+def to_records(df: DataFrame, decisions: dict[str, Any], entity_key: str, severity) -> list[dict]:
+    """JSON-able alert dicts, highest score first (the order a person reads them in).
+
+    ``decisions`` maps alert_id to an ``alert_lifecycle.Decision``; ``severity(score)`` labels.
+    """
     records = []
     for row in df.orderBy(F.col("score").desc(), F.col("entity").asc()).collect():
         top = _top_features(row["top_features"])
+        decision = decisions[row["alert_id"]]
         records.append(
             {
                 "alert_id": row["alert_id"],
                 "use_case": row["use_case"],
+                "status": decision.status,
+                "suppression": decision.reason,
+                "severity": severity(float(row["score"])),
                 "entity": row["entity"],
+                "entity_key": entity_key,
                 "client": row["client"],
                 "user_agent": row["user_agent"],
                 "score": float(row["score"]),
                 "threshold": float(row["threshold"]),
                 "interval_start": row["interval_start"],
                 "interval_end": row["interval_end"],
+                "session": row["session"],
+                "session_start": _iso(row["session_start"]),
+                "session_end": _iso(row["session_end"]),
+                "sessions": int(row["sessions"]),
+                "declared_crawler": bool(row["declared_crawler"]),
+                "crawler_name": row["crawler_name"],
                 "model_version": row["model_version"],
+                "model_kind": row["model_kind"],
                 "requests": int(round(row["requests"])),
                 "top_features": top,
                 "sample_requests": list(row["sample_requests"] or []),

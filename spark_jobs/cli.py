@@ -2,6 +2,7 @@
 
 botwatch check usecase_configs/my_case.yaml     validate configs, one line per problem
 botwatch run ingest --config F --start S --end E  run one stage in this process (local Spark)
+botwatch run deliver --config F --start S --end E send the outbox (secrets: AIRFLOW_CONN_*, env)
 botwatch parse access.log.gz --format auto       how well a format reads some files
 botwatch eval --config F --out DIR               detection quality against labelled logs
 """
@@ -15,7 +16,9 @@ from pathlib import Path
 
 from spark_jobs.usecase_schema import ConfigError, config_files, load_usecase
 
-STAGES = ("ingest", "validate", "feature", "train", "score", "alert")
+STAGES = ("ingest", "validate", "feature", "train", "score", "alert", "deliver")
+#: Stage name -> module, where they differ (deliver runs without Spark).
+MODULES = {"deliver": "delivery"}
 
 
 def _check(paths: list[str]) -> int:
@@ -60,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         if rest:
             parser.error(f"unrecognized arguments: {' '.join(rest)}")
         return _check(args.paths)
-    module = importlib.import_module(f"spark_jobs.{args.stage}")
+    module = importlib.import_module(f"spark_jobs.{MODULES.get(args.stage, args.stage)}")
     return module.main(rest)
 
 

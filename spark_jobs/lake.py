@@ -7,7 +7,10 @@ Layout under the lake root, one partition per use case and data interval::
     out_of_window/use_case=<id>/interval=<key>/ Parquet, parsed lines timed outside the interval
     features/use_case=<id>/interval=<key>/      Parquet, one row per session
     scores/use_case=<id>/interval=<key>/        Parquet, one row per session with score 0-100
-    alerts/use_case=<id>/interval=<key>/        Parquet, one row per alert
+    alerts/use_case=<id>/interval=<key>/        Parquet, one row per alert raised or suppressed
+    outbox/use_case=<id>/interval=<key>/alerts.jsonl   ECS alert documents raised (see outbox)
+    deliveries/use_case=<id>/interval=<key>/<sink>.jsonl  delivery ledger per sink (see outbox)
+    reports/use_case=<id>/interval=<key>/report.html   the run's HTML report
     runs/use_case=<id>/interval=<key>/<stage>.json   counts and outcome of each stage
     models/use_case=<id>/versions/<version>/    the model registry (see model_registry)
     models/use_case=<id>/champion.json          which version serves which intervals
@@ -35,10 +38,20 @@ DATASETS = (
     "features",
     "scores",
     "alerts",
+    "outbox",
+    "deliveries",
+    "reports",
     "runs",
     "models",
     "validation",
 )
+
+
+def iso_utc(instant: datetime) -> str:
+    """``2015-05-17T00:00:00Z``: one spelling per instant, since alert ids hash it."""
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def interval_key(start: datetime) -> str:
@@ -121,3 +134,39 @@ def delete(spark: Any, path: str) -> None:
     fs, hpath = _fs_and_path(spark, path)
     if fs.exists(hpath):
         fs.delete(hpath, True)
+
+
+def list_names(spark: Any, folder: str) -> list[str]:
+    """Names of a folder's children, sorted; [] when the folder does not exist."""
+    fs, hpath = _fs_and_path(spark, folder)
+    if not fs.exists(hpath):
+        return []
+    return sorted(status.getPath().getName() for status in fs.listStatus(hpath))
+
+
+class HadoopStore:
+    """The outbox's text store on any Hadoop FileSystem (local, HDFS, s3a), via the JVM."""
+
+    def __init__(self, spark: Any) -> None:
+        self._spark = spark
+
+    def read_text(self, path: str) -> str | None:
+        return read_text(self._spark, path) if exists(self._spark, path) else None
+
+    def write_text(self, path: str, text: str) -> None:
+        """Write beside, then rename over: a reader never sees half a file where rename is
+        atomic (local, HDFS); on object stores the rename is a copy of a complete object."""
+        fs, hpath = _fs_and_path(self._spark, path)
+        tmp = self._spark.sparkContext._jvm.org.apache.hadoop.fs.Path(f"{path}.tmp")
+        stream = fs.create(tmp, True)
+        try:
+            stream.write(bytearray(text.encode("utf-8")))
+        finally:
+            stream.close()
+        if fs.exists(hpath):
+            fs.delete(hpath, False)
+        if not fs.rename(tmp, hpath):
+            raise OSError(f"could not rename {path}.tmp to {path}")
+
+    def list_names(self, folder: str) -> list[str]:
+        return list_names(self._spark, folder)

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from spark_jobs.alert_config import AlertConfig
 from spark_jobs.feature_catalog import FEATURE_NAMES
 from spark_jobs.source_config import SourceConfig, known_zone
 
@@ -139,34 +140,6 @@ class ModelConfig(_Strict):
         if self.kind == "supervised" and self.labels is None and not self.weak_labels:
             raise ValueError("a supervised model needs labels (a label file) or weak_labels: true")
         return self
-
-
-class FileSinkConfig(_Strict):
-    type: Literal["file"] = "file"
-    path: str = Field(
-        "alerts.jsonl", description="JSONL file; relative paths are resolved inside the lake root."
-    )
-
-    def resolved_path(self, lake_root: str) -> str:
-        """Relative paths live in the lake root; the file sink writes the local filesystem only."""
-        if os.path.isabs(self.path):
-            return self.path
-        root = lake_root.removeprefix("file://")
-        if "://" in root:
-            raise ValueError(f"file sink {self.path!r}: lake root {lake_root} is not a local path")
-        return os.path.join(root, self.path)
-
-
-class AlertConfig(_Strict):
-    min_requests: int = Field(
-        5,
-        ge=1,
-        description="Entities with fewer requests in the interval are scored but never alerted.",
-    )
-    max_alerts: int = Field(100, ge=1, description="Cap per interval, highest scores first.")
-    top_features: int = Field(3, ge=1, le=20)
-    sample_requests: int = Field(5, ge=0, le=50)
-    sinks: list[FileSinkConfig] = Field(default_factory=lambda: [FileSinkConfig()])
 
 
 class QualityConfig(_Strict):

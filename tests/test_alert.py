@@ -1,4 +1,4 @@
-"""Alert records from scores, the JSONL sink's once-only delivery, and the stage run twice."""
+"""Alert records from scores, and the alert stage across reruns, intervals and allowlists."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 from parsed_rows import PARSED_SCHEMA, parsed_row
 from pyspark.testing import assertDataFrameEqual
 
-from spark_jobs import alert, lake
+from spark_jobs import alert, lake, outbox
+from spark_jobs.alert_lifecycle import RAISED, Decision
 from spark_jobs.alert_records import (
-    select_alerts,
+    candidates,
     to_records,
     top_session_per_entity,
     with_alert_id,
@@ -27,7 +28,8 @@ CONTRIB = (
 SCORES_SCHEMA = (
     "entity string, session string, session_start timestamp, session_end timestamp, "
     "client string, user_agent string, requests double, robots_txt double, "
-    f"head_share double, score double, model_version string, contributions {CONTRIB}"
+    f"head_share double, score double, model_version string, contributions {CONTRIB}, "
+    "declared_crawler boolean, crawler_name string, model_kind string"
 )
 BOT_CONTRIB = [
     ("robots_txt", 1.0, 0.0, 100.0, 0.6),
@@ -51,6 +53,9 @@ def _score(entity, requests, score, contributions=(), session=0, start=DAY_START
         score,
         "m1",
         list(contributions),
+        False,
+        None,
+        "unsupervised",
     )
 
 
@@ -77,31 +82,33 @@ PARSED = [
 ]
 
 
-def test_select_alerts_keeps_high_scores_with_enough_requests_worst_first(spark):
+def test_candidates_keep_high_scores_with_enough_requests(spark):
     scores = spark.createDataFrame(SCORES, SCORES_SCHEMA)
 
-    got = select_alerts(scores, threshold=95.0, min_requests=5, max_alerts=2)
+    got = candidates(scores, threshold=95.0, min_requests=5)
 
     assertDataFrameEqual(
         got.select("entity", "score", "threshold"),
-        [("1.1.1.1", 99.5, 95.0), ("2.2.2.2", 97.0, 95.0)],
-        checkRowOrder=True,
+        [("1.1.1.1", 99.5, 95.0), ("2.2.2.2", 97.0, 95.0), ("5.5.5.5", 96.0, 95.0)],
     )
 
 
-def test_alert_id_is_sha256_of_use_case_entity_and_interval(spark):
-    df = spark.createDataFrame([("1.1.1.1",)], "entity string")
+def test_alert_id_is_sha256_of_use_case_entity_interval_and_model_version(spark):
+    df = spark.createDataFrame(
+        [("1.1.1.1", "m1"), ("1.1.1.1", "m2")], "entity string, model_version string"
+    )
 
-    row = with_alert_id(df, "uc", START, END).first()
+    row, other_model = with_alert_id(df, "uc", START, END).orderBy("model_version").collect()
     other_day = with_alert_id(df, "uc", END, datetime(2015, 5, 19, tzinfo=UTC)).first()
 
-    text = "uc|1.1.1.1|2015-05-17T00:00:00Z|2015-05-18T00:00:00Z"
+    text = "uc|1.1.1.1|2015-05-17T00:00:00Z|2015-05-18T00:00:00Z|m1"
     assert row["alert_id"] == hashlib.sha256(text.encode()).hexdigest()
     assert (row["interval_start"], row["interval_end"]) == (
         "2015-05-17T00:00:00Z",
         "2015-05-18T00:00:00Z",
     )
     assert other_day["alert_id"] != row["alert_id"]
+    assert other_model["alert_id"] != row["alert_id"]
 
 
 def test_top_features_are_the_first_n_contributions(spark):
@@ -179,10 +186,16 @@ def test_sample_requests_use_the_client_user_agent_entity(spark):
 
 
 def test_records_are_json_with_a_readable_reason(spark):
-    scores = spark.createDataFrame(SCORES[:1], SCORES_SCHEMA)
-    alerts = with_top_features(with_alert_id(select_alerts(scores, 95, 5, 10), "uc", START, END), 2)
+    scores = top_session_per_entity(spark.createDataFrame(SCORES[:1], SCORES_SCHEMA))
+    alerts = with_top_features(with_alert_id(candidates(scores, 95, 5), "uc", START, END), 2)
+    alert_id = alerts.first()["alert_id"]
 
-    (record,) = to_records(with_sample_requests(alerts, None, 0, "client"))
+    (record,) = to_records(
+        with_sample_requests(alerts, None, 0, "client"),
+        {alert_id: Decision(RAISED)},
+        "client",
+        lambda score: "critical",
+    )
 
     json.dumps(record, allow_nan=False)
     assert (
@@ -190,6 +203,8 @@ def test_records_are_json_with_a_readable_reason(spark):
         == "score 99.5 >= 95: robots_txt=1 (median 0, p100), head_share=0.5 (median 0, p97)"
     )
     assert record["requests"] == 40 and record["sample_requests"] == []
+    assert (record["status"], record["severity"], record["sessions"]) == ("raised", "critical", 1)
+    assert record["session_start"] == "2015-05-17T00:00:00Z"
     assert record["top_features"][0] == {
         "feature": "robots_txt",
         "value": 1.0,
@@ -199,20 +214,10 @@ def test_records_are_json_with_a_readable_reason(spark):
     }
 
 
-def test_jsonl_sink_delivers_each_alert_once(tmp_path):
-    path = tmp_path / "out" / "alerts.jsonl"
-    first = [{"alert_id": "a", "score": 99.0}, {"alert_id": "b", "score": 98.0}]
-
-    assert alert.deliver_jsonl(first, path) == 2
-    assert alert.deliver_jsonl(first, path) == 0
-    assert alert.deliver_jsonl([*first, {"alert_id": "c", "score": 97.0}], path) == 1
-
-    ids = [json.loads(line)["alert_id"] for line in path.read_text().splitlines()]
-    assert ids == ["a", "b", "c"]
-    assert [p.name for p in path.parent.iterdir() if p.name.startswith(".")] == []  # no temp left
+# --- the stage, through main(), as the DAG runs it -------------------------------------------
 
 
-def test_alert_main_twice_writes_parquet_and_no_duplicate_lines(spark, tmp_path):
+def _setup(spark, tmp_path, alert_yaml="{min_requests: 5, top_features: 2, sample_requests: 2}"):
     config = tmp_path / "alert_test.yaml"
     config.write_text(
         "id: alert_test\n"
@@ -221,27 +226,114 @@ def test_alert_main_twice_writes_parquet_and_no_duplicate_lines(spark, tmp_path)
         "source: {path: /nonexistent/*.log}\n"
         "features: [robots_txt, head_share]\n"
         "threshold: 95\n"
-        "alert: {min_requests: 5, top_features: 2, sample_requests: 2}\n",
+        f"alert: {alert_yaml}\n",
         encoding="utf-8",
     )
-    lake_root = str(tmp_path / "lake")
+    return config, str(tmp_path / "lake")
+
+
+def _write_interval(spark, lake_root, start, model="m1", scores=SCORES):
+    shifted = [row[:10] + (model,) + row[11:] for row in scores]
     for dataset, rows, schema in (
-        ("scores", SCORES, SCORES_SCHEMA),
+        ("scores", shifted, SCORES_SCHEMA),
         ("parsed", PARSED, PARSED_SCHEMA),
     ):
-        path = lake.partition_path(lake_root, dataset, "alert_test", START)
-        spark.createDataFrame(rows, schema).coalesce(1).write.parquet(path)
-    argv = ["--config", str(config), "--start", START.isoformat(), "--end", END.isoformat()]
+        path = lake.partition_path(lake_root, dataset, "alert_test", start)
+        spark.createDataFrame(rows, schema).coalesce(1).write.mode("overwrite").parquet(path)
 
-    assert alert.main([*argv, "--lake", lake_root]) == 0
+
+def _run(config, lake_root, start, end):
+    argv = ["--config", str(config), "--start", start.isoformat(), "--end", end.isoformat()]
     assert alert.main([*argv, "--lake", lake_root]) == 0
 
-    lines = (tmp_path / "lake" / "alerts.jsonl").read_text().splitlines()
-    assert [json.loads(line)["entity"] for line in lines] == ["1.1.1.1", "2.2.2.2", "5.5.5.5"]
+
+def _outbox(lake_root, start):
+    key = lake.interval_key(start)
+    return outbox.read_outbox(outbox.LocalStore(), lake_root, "alert_test", key)
+
+
+def _run_record(spark, lake_root, start):
+    path = f"{lake.partition_path(lake_root, 'runs', 'alert_test', start)}/alert.json"
+    return lake.read_json(spark, path)
+
+
+def test_rerun_of_an_interval_raises_the_same_alerts_once(spark, tmp_path):
+    config, lake_root = _setup(spark, tmp_path)
+    _write_interval(spark, lake_root, START)
+
+    _run(config, lake_root, START, END)
+    first = _outbox(lake_root, START)
+    _run(config, lake_root, START, END)
+
+    docs = _outbox(lake_root, START)
+    assert [d["botwatch"]["entity"] for d in docs] == ["1.1.1.1", "2.2.2.2", "5.5.5.5"]
+    assert docs == first  # byte-identical documents: no wall clock in them
+    doc = docs[0]
+    assert doc["source"] == {"ip": "1.1.1.1", "address": "1.1.1.1"}
+    assert doc["event"]["start"] == "2015-05-17T00:00:00Z"
+    assert doc["botwatch"]["model_version"] == "m1"
+    assert doc["botwatch"]["sample_requests"][0].startswith("2015-05-17T10:00:10Z GET /a?id=1")
     stored = spark.read.parquet(lake.partition_path(lake_root, "alerts", "alert_test", START))
-    assert stored.count() == 3
-    run = lake.read_json(
-        spark, f"{lake.partition_path(lake_root, 'runs', 'alert_test', START)}/alert.json"
-    )
-    assert (run["alerts"], run["delivered_new"]) == (3, 0)
+    assert sorted(r["status"] for r in stored.collect()) == ["raised"] * 3
+    run = _run_record(spark, lake_root, START)
+    assert (run["alerts"], run["suppressed"], run["outbox_alerts"]) == (3, 0, 3)
     assert run["top_reasons"][0].startswith("1.1.1.1: score 99.5 >= 95: robots_txt=1")
+
+
+def test_consecutive_intervals_inside_the_realert_window_are_suppressed(spark, tmp_path):
+    config, lake_root = _setup(
+        spark, tmp_path, "{min_requests: 5, sample_requests: 0, realert_minutes: 2880}"
+    )
+    days = [datetime(2015, 5, 17 + i, tzinfo=UTC) for i in range(4)]
+    for day in days[:3]:
+        _write_interval(spark, lake_root, day)
+
+    for day in days[:3]:
+        _run(config, lake_root, day, day + (END - START))
+
+    assert len(_outbox(lake_root, days[0])) == 3
+    assert _outbox(lake_root, days[1]) == []  # within 48 h of day 0's alerts
+    assert len(_outbox(lake_root, days[2])) == 3  # day 0 is 48 h back: out of the window
+    stored = spark.read.parquet(lake.partition_path(lake_root, "alerts", "alert_test", days[1]))
+    reasons = {r["entity"]: (r["status"], r["suppression"]) for r in stored.collect()}
+    assert reasons["1.1.1.1"][0] == "suppressed"
+    assert reasons["1.1.1.1"][1].startswith("realert: alerted for interval 2015-05-17T00:00:00Z")
+    run = _run_record(spark, lake_root, days[1])
+    assert (run["alerts"], run["suppressed"]) == (0, 3)
+
+
+def test_a_retrained_model_does_not_alert_twice_for_one_interval(spark, tmp_path):
+    config, lake_root = _setup(spark, tmp_path, "{min_requests: 5, sample_requests: 0}")
+    _write_interval(spark, lake_root, START, model="m1")
+    _run(config, lake_root, START, END)
+    _write_interval(spark, lake_root, START, model="m2")
+
+    _run(config, lake_root, START, END)
+
+    docs = _outbox(lake_root, START)
+    assert {d["botwatch"]["model_version"] for d in docs} == {"m1"}  # m1's alerts are kept
+    stored = spark.read.parquet(lake.partition_path(lake_root, "alerts", "alert_test", START))
+    assert {r["status"] for r in stored.collect()} == {"suppressed"}
+    assert "already alerted for this interval by model m1" in stored.first()["suppression"]
+
+
+def test_allowlisted_entities_are_recorded_as_suppressed_with_the_reason(spark, tmp_path):
+    config, lake_root = _setup(
+        spark,
+        tmp_path,
+        "{min_requests: 5, sample_requests: 0, max_alerts: 1, allowlist: "
+        "[{cidr: 1.1.1.0/24, reason: office NAT}]}",
+    )
+    _write_interval(spark, lake_root, START)
+
+    _run(config, lake_root, START, END)
+
+    # 1.1.1.1 is allowlisted, so the single alert slot goes to the next entity.
+    assert [d["botwatch"]["entity"] for d in _outbox(lake_root, START)] == ["2.2.2.2"]
+    run = _run_record(spark, lake_root, START)
+    assert (run["alerts"], run["suppressed"], run["capped"]) == (1, 1, 1)
+    assert run["suppressions"] == ["1.1.1.1: allowlist: office NAT (cidr 1.1.1.0/24)"]
+    report = (tmp_path / "lake").joinpath(
+        "reports", "use_case=alert_test", f"interval={lake.interval_key(START)}", "report.html"
+    )
+    assert "office NAT" in report.read_text(encoding="utf-8")

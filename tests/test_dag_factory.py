@@ -1,4 +1,5 @@
-"""DAG integrity: every config is a DAG of six Spark stages; a bad config is one import error."""
+"""DAG integrity: every config is a DAG of six Spark stages and a deliver task; a bad config is
+one import error."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 BAD = Path(__file__).parent / "fixtures" / "bad_configs"
 STAGES = ["ingest", "validate", "feature", "train", "score", "alert"]
+TASKS = [*STAGES, "deliver"]
 
 
 def _dagbag(config_dir: Path, monkeypatch):
@@ -39,17 +41,25 @@ def test_shipped_configs_load_without_import_errors(monkeypatch):
     assert set(bag.dag_ids) == config_ids
 
 
-def test_each_dag_runs_six_spark_stages_in_order(monkeypatch):
+def test_each_dag_runs_six_spark_stages_then_delivers(monkeypatch):
     from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+    from airflow.providers.standard.operators.python import PythonOperator
 
     bag = _dagbag(REPO / "usecase_configs", monkeypatch)
     for dag in bag.dags.values():
-        assert _ordered_task_ids(dag) == STAGES
+        assert _ordered_task_ids(dag) == TASKS
         for task in dag.tasks:
+            if task.task_id == "deliver":
+                assert isinstance(task, PythonOperator)
+                assert task.op_kwargs["config_path"].endswith(f"{dag.dag_id}.yaml")
+                continue
             assert isinstance(task, SparkSubmitOperator)
             assert task.application == str(REPO / "spark_jobs" / f"{task.task_id}.py")
             assert Path(task.application).exists()
         assert dag.get_task("validate").retries == 0
+        # state of earlier runs (outbox, ledger) is extended by one task instance at a time
+        assert dag.get_task("alert").max_active_tis_per_dag == 1
+        assert dag.get_task("deliver").max_active_tis_per_dag == 1
         assert "behaviour" in (dag.doc_md or "") or dag.dag_id in (dag.doc_md or "")
 
 

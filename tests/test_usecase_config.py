@@ -38,6 +38,8 @@ def test_defaults_are_merged_under_each_config():
         ("bad_format", "source.format", "unknown format 'iis'"),
         ("broken_yaml", "line 3:", "invalid YAML"),
         ("unknown_suite", "quality.suites", "parsed_logz"),
+        ("webhook_no_target", "alert.sinks.0.webhook", "give exactly one of url, url_env, conn_id"),
+        ("bad_allowlist", "alert.allowlist.0.cidr", "not an IP address or network"),
     ],
 )
 def test_broken_config_gives_one_line_with_file_key_and_reason(tmp_path, name, key, reason):

@@ -1,4 +1,5 @@
-"""One Airflow DAG per use-case YAML: six SparkSubmit stages over the run's data interval.
+"""One Airflow DAG per use-case YAML: six SparkSubmit stages over the run's data interval, then
+a light Python task that delivers the alerts the alert stage put in the outbox.
 
 The DAG files call this at every parse, so it must stay cheap: it reads YAML and builds operator
 objects, and never imports Spark or touches the network. Each stage is a separate spark-submit
@@ -17,12 +18,17 @@ from typing import Any
 import pendulum
 import yaml
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import DAG
 from airflow.sdk.definitions.timetables.interval import CronDataIntervalTimetable
 
+from botwatch_airflow.deliver_task import run_delivery
 from spark_jobs.usecase_schema import REPO_ROOT, UseCase, load_all
 
 STAGES = ("ingest", "validate", "feature", "train", "score", "alert")
+#: Stages that read and extend state of earlier runs (the outbox, the delivery ledger): one
+#: instance at a time per DAG, even when a backfill runs several intervals at once.
+SERIAL_STAGES = ("alert", "deliver")
 JOBS_DIR = REPO_ROOT / "spark_jobs"
 
 #: Templated bounds of the run's data interval, passed to every job as --start/--end.
@@ -56,8 +62,8 @@ def _doc_md(path: Path, usecase: UseCase) -> str:
     return (
         f"### {usecase.id}\n\n{usecase.description}\n\n"
         f"Config file: `{path}` (merged with `_defaults.yaml`).\n\n"
-        f"Stages: {' → '.join(STAGES)}; each is a `spark-submit` of `spark_jobs/<stage>.py` "
-        "over this run's data interval.\n\n"
+        f"Stages: {' → '.join(STAGES)} → deliver; each stage is a `spark-submit` of "
+        "`spark_jobs/<stage>.py` over this run's data interval; deliver sends the outbox.\n\n"
         f"```yaml\n{merged}```\n"
     )
 
@@ -108,10 +114,21 @@ def build_dag(path: Path, usecase: UseCase, *, auto_register: bool = True) -> DA
                 # A failed quality gate is a verdict on the data, not a transient error.
                 retries=0 if stage == "validate" else af.retries,
                 doc_md=f"`spark_jobs/{stage}.py` over the data interval of this run.",
+                max_active_tis_per_dag=1 if stage in SERIAL_STAGES else None,
             )
             if previous is not None:
                 previous >> task
             previous = task
+        deliver = PythonOperator(
+            task_id="deliver",
+            python_callable=run_delivery,
+            op_kwargs={"config_path": str(path), "lake_root": usecase.lake_root()},
+            retries=af.retries,
+            max_active_tis_per_dag=1,
+            doc_md="Sends the outbox's undelivered alerts to the configured sinks "
+            "(`spark_jobs/delivery.py`); secrets come from Airflow connections.",
+        )
+        previous >> deliver
     return dag
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from croniter import croniter
 
 from botwatch_airflow.dag_factory import config_dir
-from spark_jobs import lake
+from spark_jobs import lake, outbox
 from spark_jobs.usecase_schema import UseCase, load_all
 
 _CLF_TIME = re.compile(rb"\[(\d{2}/\w{3}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4})\]")
@@ -99,8 +99,11 @@ def summarise(usecase: UseCase, done: list[tuple[datetime, datetime]]) -> None:
         "sessions": 0,
         "entities": 0,
         "alerts": 0,
+        "suppressed": 0,
+        "delivered": 0,
+        "failed": 0,
     }
-    alert_ids: set[str] = set()
+    alerts, reports = [], []
     for start, _ in done:
         key = lake.interval_key(start)
         ingest = _record(root, usecase.id, key, "ingest")
@@ -109,18 +112,15 @@ def summarise(usecase: UseCase, done: list[tuple[datetime, datetime]]) -> None:
         scored = _record(root, usecase.id, key, "score")
         totals["sessions"] += int(scored.get("sessions", 0))
         totals["entities"] += int(scored.get("entities", 0))
-        totals["alerts"] += int(_record(root, usecase.id, key, "alert").get("alerts", 0))
-    sink_paths = [sink.resolved_path(root) for sink in usecase.alert.sinks]
-    alerts = []
-    keys = {(s.isoformat(), e.isoformat()) for s, e in done}
-    for sink in sink_paths:
-        if Path(sink).exists():
-            for line in Path(sink).read_text().splitlines():
-                rec = json.loads(line)
-                span = (_iso(rec.get("interval_start")), _iso(rec.get("interval_end")))
-                if span in keys and rec["alert_id"] not in alert_ids:
-                    alert_ids.add(rec["alert_id"])
-                    alerts.append(rec)
+        alerted = _record(root, usecase.id, key, "alert")
+        totals["alerts"] += int(alerted.get("alerts", 0))
+        totals["suppressed"] += int(alerted.get("suppressed", 0))
+        if alerted.get("report"):
+            reports.append(alerted["report"])
+        delivered = _record(root, usecase.id, key, "deliver")
+        totals["delivered"] += int(delivered.get("delivered", 0))
+        totals["failed"] += int(delivered.get("failed", 0))
+        alerts += outbox.read_outbox(outbox.store_for(root), root, usecase.id, key)
     print(f"\nbotwatch demo summary: use case {usecase.id}, {len(done)} data interval(s)")
     print(
         f"  lines read {totals['read']:,}  parsed {totals['parsed']:,}  "
@@ -128,16 +128,18 @@ def summarise(usecase: UseCase, done: list[tuple[datetime, datetime]]) -> None:
     )
     print(
         f"  sessions scored {totals['sessions']:,} (of {totals['entities']:,} entities)  "
-        f"alerts raised {totals['alerts']:,}"
+        f"alerts raised {totals['alerts']:,}  suppressed {totals['suppressed']:,}"
     )
-    for rec in sorted(alerts, key=lambda r: -float(r.get("score", 0)))[:5]:
-        print(f"    {rec.get('interval_start', '')[:10]} {rec.get('entity')}: {rec.get('reason')}")
+    print(
+        f"  deliveries ok {totals['delivered']:,}  failed {totals['failed']:,} "
+        f"(to {', '.join(s.sink_name for s in usecase.alert.sinks)})"
+    )
+    for doc in sorted(alerts, key=lambda d: -d["botwatch"]["score"])[:5]:
+        bw = doc["botwatch"]
+        print(f"    {bw['interval']['start'][:10]} {bw['severity']} {bw['entity']}: {bw['reason']}")
     print(f"  lake (Parquet partitions per stage and interval): {root}")
-    print(f"  alerts file(s): {', '.join(sink_paths)}")
-
-
-def _iso(text: str | None) -> str | None:
-    return datetime.fromisoformat(text).astimezone(UTC).isoformat() if text else None
+    if reports:
+        print(f"  HTML report of the last run: {reports[-1]}")
 
 
 def main(argv: list[str] | None = None) -> int:

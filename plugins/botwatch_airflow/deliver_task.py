@@ -1,0 +1,52 @@
+"""The DAG's deliver task: runs ``spark_jobs.delivery`` inside the Airflow worker.
+
+Delivery needs secrets (webhook URLs, SMTP and Elasticsearch credentials). Here they come from
+Airflow connections through ``BaseHook.get_connection``, so whatever secrets backend the
+deployment uses works, and nothing secret is put on a spark-submit command line or into a
+rendered template. Imports stay inside the callable: DAG files must parse fast.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def airflow_connection(conn_id: str) -> Any:
+    """Look a connection up through Airflow (metadata DB, secrets backend, AIRFLOW_CONN_*)."""
+    from airflow.sdk import BaseHook
+
+    from spark_jobs.connections import ConnInfo, SinkSetupError
+
+    try:
+        conn = BaseHook.get_connection(conn_id)
+    except Exception as exc:  # noqa: BLE001 - Airflow raises its own not-found types
+        raise SinkSetupError(f"connection {conn_id!r}: {type(exc).__name__}: {exc}") from None
+    return ConnInfo(
+        conn_type=conn.conn_type,
+        host=conn.host,
+        port=conn.port,
+        schema=conn.schema,
+        login=conn.login,
+        password=conn.password,
+        extra=dict(conn.extra_dejson or {}),
+    )
+
+
+def run_delivery(config_path: str, lake_root: str, **context: Any) -> dict[str, Any]:
+    """Deliver the outbox of the run's data interval (and earlier undelivered alerts).
+
+    :param config_path: the use-case YAML the DAG was built from.
+    :param lake_root: the lake the alert stage wrote to.
+    :param context: the Airflow task context (``data_interval_start``/``_end`` are used).
+    :return: the delivery summary (also written as ``runs/.../deliver.json``; pushed to XCom).
+    """
+    from spark_jobs.delivery import check, deliver
+    from spark_jobs.job_common import parse_instant
+    from spark_jobs.usecase_schema import load_usecase
+
+    usecase = load_usecase(config_path)
+    start = parse_instant(context["data_interval_start"].isoformat())
+    end = parse_instant(context["data_interval_end"].isoformat())
+    summary = deliver(usecase, start, end, lake_root, resolve=airflow_connection)
+    check(summary)
+    return summary
