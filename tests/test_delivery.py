@@ -252,3 +252,20 @@ def test_file_sink_appends_each_alert_once_and_repairs_a_cut_last_line(tmp_path)
     ids = [json.loads(line)["event"]["id"] for line in path.read_text().splitlines()]
     assert ids == [a["event"]["id"], b["event"]["id"], c["event"]["id"]]
     assert sink.deliver([]) == []
+
+
+def test_deliver_reads_a_remote_lake_through_fsspec(tmp_path):
+    """Object-storage lakes are reached through fsspec; its in-memory filesystem stands in."""
+    store = outbox.FsspecStore()
+    usecase, _ = _config(tmp_path, "[{type: file, path: " + str(tmp_path / "a.jsonl") + "}]")
+    root = "memory://botwatch-test-lake"
+    outbox.write_outbox(store, root, usecase.id, interval_key(D0), [_doc("1.1.1.1", D0)])
+
+    first = deliver(usecase, D0, D0 + DAY, root, store=outbox.store_for(root))
+    again = deliver(usecase, D0, D0 + DAY, root, store=store)
+
+    assert isinstance(outbox.store_for(root), outbox.FsspecStore)
+    assert (first["delivered"], again["delivered"]) == (1, 0)
+    assert store.list_names(f"{root}/deliveries/use_case=deliver_test") == [
+        "interval=20150517T000000Z"
+    ]
