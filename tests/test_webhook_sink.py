@@ -130,6 +130,22 @@ def test_connection_refused_is_a_result_not_an_exception():
     assert sleeps == [1.0, 2.0, 1.0, 2.0]
 
 
+def test_a_dead_receiver_is_given_up_on_after_three_failed_alerts():
+    docs = [{**DOCS[0], "event": {**DOCS[0]["event"], "id": f"id-{n}"}} for n in range(5)]
+    url = f"http://127.0.0.1:{free_port()}/hook"
+
+    results = sink(url, retries=1, sleep=Sleeps()).deliver(docs)
+
+    assert [(r.alert_ids, r.attempts) for r in results] == [
+        (("id-0",), 2),
+        (("id-1",), 2),
+        (("id-2",), 2),
+        (("id-3", "id-4"), 0),
+    ]
+    assert not any(r.ok for r in results)
+    assert results[-1].detail.startswith("not attempted: the previous 3 alerts failed")
+
+
 def test_digest_is_one_request_with_all_ids_and_the_digest_key():
     with LoopbackServer() as server:
         results = sink(server.url, digest=True, hmac_secret=SECRET).deliver(DOCS)

@@ -47,6 +47,9 @@ log = logging.getLogger(__name__)
 
 #: Longest Retry-After honoured; a receiver asking for more gets this and the outbox does the rest.
 MAX_RETRY_AFTER = 60.0
+#: Failed alerts in a row after which the rest of a delivery is left to the next run: a dead
+#: receiver would otherwise hold the task for (timeouts + backoff) x alerts.
+BREAKER_AFTER = 3
 
 
 def _user_agent() -> str:
@@ -138,7 +141,16 @@ class WebhookSink:
             return []
         if self.digest:
             return [self._post(docs, self._body(docs))]
-        return [self._post([doc], self._body([doc])) for doc in docs]
+        results: list[DeliveryResult] = []
+        for number, doc in enumerate(docs):
+            tail = results[-BREAKER_AFTER:]
+            if len(tail) == BREAKER_AFTER and not any(r.ok for r in tail):
+                rest = tuple(alert_id(d) for d in docs[number:])
+                detail = f"not attempted: the previous {BREAKER_AFTER} alerts failed"
+                log.warning("webhook %s: %d alerts left for the next run", self.name, len(rest))
+                return [*results, DeliveryResult(rest, False, 0, cap_detail(detail))]
+            results.append(self._post([doc], self._body([doc])))
+        return results
 
     def _body(self, docs: list[dict]) -> bytes:
         if self.fmt == "slack":
