@@ -69,7 +69,11 @@ def _deliver_sink(
         entry.update(failed=len(pending), error=str(exc))
         return entry
     key_of = {outbox.alert_id(d): k for k, d in pending}
-    results = sink.deliver([d for _, d in pending])
+    try:
+        results = sink.deliver([d for _, d in pending])
+    finally:
+        if hasattr(sink, "close"):
+            sink.close()  # e.g. the Elasticsearch client's pool: workers live long
     lines: dict[str, list[dict]] = defaultdict(list)
     seen: set[str] = set()
     for result in results:
