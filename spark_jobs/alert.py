@@ -33,7 +33,6 @@ from spark_jobs.alert_lifecycle import (
 from spark_jobs.alert_records import (
     ALERT_SCHEMA,
     candidates,
-    iso_utc,
     to_records,
     top_session_per_entity,
     with_alert_id,
@@ -62,8 +61,8 @@ def build_alerts(spark: Any, ctx: StageContext, prior: dict[str, list[dict]]) ->
             allowlist=cfg.allowlist,
             prior=prior,
             interval_start=ctx.start,
-            interval_start_iso=iso_utc(ctx.start),
-            window_start_iso=iso_utc(realert_window_start(ctx.start, cfg.realert_minutes)),
+            interval_start_iso=lake.iso_utc(ctx.start),
+            window_start_iso=lake.iso_utc(realert_window_start(ctx.start, cfg.realert_minutes)),
             realert_minutes=cfg.realert_minutes,
             max_alerts=cfg.max_alerts,
         )

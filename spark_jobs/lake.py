@@ -156,13 +156,9 @@ class HadoopStore:
     def write_text(self, path: str, text: str) -> None:
         """Write beside, then rename over: a reader never sees half a file where rename is
         atomic (local, HDFS); on object stores the rename is a copy of a complete object."""
+        write_text(self._spark, f"{path}.tmp", text)
         fs, hpath = _fs_and_path(self._spark, path)
-        tmp = self._spark.sparkContext._jvm.org.apache.hadoop.fs.Path(f"{path}.tmp")
-        stream = fs.create(tmp, True)
-        try:
-            stream.write(bytearray(text.encode("utf-8")))
-        finally:
-            stream.close()
+        _, tmp = _fs_and_path(self._spark, f"{path}.tmp")
         if fs.exists(hpath):
             fs.delete(hpath, False)
         if not fs.rename(tmp, hpath):

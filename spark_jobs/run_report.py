@@ -43,7 +43,7 @@ def score_histogram(scores: Any) -> list[int]:
 
 def trend(spark: Any, ctx: StageContext, counts: dict[str, int], runs: int) -> list[dict]:
     """Alerts per interval for the last ``runs`` intervals up to this one, oldest first."""
-    keys = [k for k in lake.list_partitions(spark, ctx.lake_root, "runs", ctx.usecase.id)]
+    keys = lake.list_partitions(spark, ctx.lake_root, "runs", ctx.usecase.id)
     earlier = [k for k in keys if k < ctx.key][-(runs - 1) :] if runs > 1 else []
     points = []
     for key in earlier:

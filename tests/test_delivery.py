@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import threading
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from loopback_http import free_port
 
 from spark_jobs import outbox
 from spark_jobs.alert_documents import to_document
@@ -98,14 +98,8 @@ class _Receiver(BaseHTTPRequestHandler):
         pass
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_undelivered_alerts_are_retried_next_run_and_received_once(tmp_path):
-    port = _free_port()  # nobody listens yet: connection refused
+    port = free_port()  # nobody listens yet: connection refused
     usecase, root = _config(
         tmp_path,
         f"[{{type: webhook, name: hook, url: 'http://127.0.0.1:{port}/hook', retries: 0}}, "
