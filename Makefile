@@ -26,7 +26,6 @@ export SPARK_LOCAL_IP ?= 127.0.0.1
 export PYSPARK_PYTHON := $(VENV)/bin/python
 export GX_ANALYTICS_ENABLED := false
 export PATH := $(VENV)/bin:$(PATH)
-export PYTHONPATH := $(ROOT)/plugins$(if $(PYTHONPATH),:$(PYTHONPATH))
 
 # demo options: LOGS=glob of other logs (e.g. '../shared/data/logs/aircareonline/*{start:%Y-%m}.log.gz'),
 # FROM/TO=first/last day to run (default: the days the logs cover), USECASE=id.
@@ -36,7 +35,7 @@ ifdef LOGS
 export BOTWATCH_LOGS := $(LOGS)
 endif
 
-.PHONY: demo test install check-java airflow-db lint bench-clean clean
+.PHONY: demo test test-fast install check-java airflow-db lint bench-clean clean
 
 $(UV):
 	python3 -m venv $(UV_TOOL_VENV)
@@ -63,6 +62,10 @@ demo: airflow-db
 
 test: install
 	python -m pytest -q tests
+
+# Every test that needs no JVM (schema, sinks, rendering, metrics, outbox, DAG factory...).
+test-fast: install
+	python -m pytest -q -m "not spark" tests
 
 lint: install
 	ruff check . && ruff format --check .

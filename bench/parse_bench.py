@@ -1017,7 +1017,7 @@ def main(argv: list[str] | None = None) -> int:
     usecase_id = "aircare_bench"
     if {"botwatch", "spark-startup"} & set(args.tool_list):
         sys.path.insert(0, str(REPO))
-        from spark_jobs.usecase_schema import load_usecase
+        from spark_jobs.config.usecase import load_usecase
 
         usecase = load_usecase(CONFIG)  # merged with bench/_defaults.yaml -> usecase_configs/
         spark_conf = dict(usecase.spark)

@@ -35,7 +35,7 @@ def main() -> int:
     parser.add_argument("--json", help="also write the full reports here")
     args = parser.parse_args()
 
-    from spark_jobs.parse_report import local_spark, report
+    from spark_jobs.parsing.report import local_spark, report
 
     spark = local_spark()
     results, rows = {}, []

@@ -17,7 +17,7 @@ PYTHON_START = time.time()
 import json  # noqa: E402 - the clock above must start before the imports
 import sys  # noqa: E402
 
-from spark_jobs.job_common import get_spark, parse_context, setup_logging  # noqa: E402
+from spark_jobs.stage.runner import get_spark, parse_context, setup_logging  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

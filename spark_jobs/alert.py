@@ -1,7 +1,7 @@
 """Alert stage: decide which flagged entities become alerts, put them in the outbox, report.
 
 Nothing is sent from here: the raised alerts go to the lake's outbox first, and the deliver step
-(``spark_jobs/delivery.py``, an Airflow task that can read connections) sends them. So an alert
+(``spark_jobs/alerting/delivery.py``, run by an Airflow task that can read connections) sends them. So an alert
 exists in the lake before any receiver hears of it, and a sink that is down loses nothing.
 
 The alerts partition (raised and suppressed, each with its reason) is overwritten, so a rerun
@@ -18,9 +18,18 @@ from typing import Any
 
 from pyspark.sql import functions as F
 
-from spark_jobs import lake, outbox, run_report
-from spark_jobs.alert_documents import to_document
-from spark_jobs.alert_lifecycle import (
+from spark_jobs.alerting import outbox
+from spark_jobs.alerting.candidates import (
+    ALERT_SCHEMA,
+    candidates,
+    to_records,
+    top_session_per_entity,
+    with_alert_id,
+    with_sample_requests,
+    with_top_features,
+)
+from spark_jobs.alerting.documents import to_document
+from spark_jobs.alerting.lifecycle import (
     CAPPED,
     RAISED,
     SUPPRESSED,
@@ -30,16 +39,11 @@ from spark_jobs.alert_lifecycle import (
     realert_window_start,
     severity,
 )
-from spark_jobs.alert_records import (
-    ALERT_SCHEMA,
-    candidates,
-    to_records,
-    top_session_per_entity,
-    with_alert_id,
-    with_sample_requests,
-    with_top_features,
-)
-from spark_jobs.job_common import StageContext, StageFailed, run_main, write_run_record
+from spark_jobs.errors import StageFailed
+from spark_jobs.lake import layout, storage
+from spark_jobs.lake.runs import StageContext
+from spark_jobs.reporting import run_report
+from spark_jobs.stage.runner import run_main, write_run_record
 
 log = logging.getLogger("botwatch.alert")
 
@@ -61,8 +65,8 @@ def build_alerts(spark: Any, ctx: StageContext, prior: dict[str, list[dict]]) ->
             allowlist=cfg.allowlist,
             prior=prior,
             interval_start=ctx.start,
-            interval_start_iso=lake.iso_utc(ctx.start),
-            window_start_iso=lake.iso_utc(realert_window_start(ctx.start, cfg.realert_minutes)),
+            interval_start_iso=layout.iso_utc(ctx.start),
+            window_start_iso=layout.iso_utc(realert_window_start(ctx.start, cfg.realert_minutes)),
             realert_minutes=cfg.realert_minutes,
             max_alerts=cfg.max_alerts,
         )
@@ -81,10 +85,10 @@ def build_alerts(spark: Any, ctx: StageContext, prior: dict[str, list[dict]]) ->
 
 
 def body(spark: Any, ctx: StageContext) -> None:
-    if not lake.exists(spark, ctx.path("scores")):
+    if not storage.exists(spark, ctx.path("scores")):
         raise StageFailed(f"no scores partition at {ctx.path('scores')}")
-    cfg, store = ctx.usecase.alert, lake.HadoopStore(spark)
-    window_key = lake.interval_key(realert_window_start(ctx.start, cfg.realert_minutes))
+    cfg, store = ctx.usecase.alert, storage.HadoopStore(spark)
+    window_key = layout.interval_key(realert_window_start(ctx.start, cfg.realert_minutes))
     earlier = outbox.outbox_between(store, ctx.lake_root, ctx.usecase.id, window_key, ctx.key)
     records, capped = build_alerts(spark, ctx, prior_alerts(earlier))
     (

@@ -14,11 +14,9 @@ import importlib
 import sys
 from pathlib import Path
 
-from spark_jobs.usecase_schema import ConfigError, config_files, load_usecase
-
-STAGES = ("ingest", "validate", "feature", "train", "score", "alert", "deliver")
-#: Stage name -> module, where they differ (deliver runs without Spark).
-MODULES = {"deliver": "delivery"}
+from spark_jobs.config.usecase import config_files, load_usecase
+from spark_jobs.errors import ConfigError
+from spark_jobs.stage import STAGES
 
 
 def _check(paths: list[str]) -> int:
@@ -52,18 +50,18 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("eval", help="precision / recall of a use case on labelled logs", add_help=False)
     args, rest = parser.parse_known_args(argv)
     if args.command == "parse":
-        from spark_jobs.parse_report import main as parse_main
+        from spark_jobs.parsing.report import main as parse_main
 
         return parse_main(rest)
     if args.command == "eval":
-        from spark_jobs.evaluate import main as eval_main
+        from spark_jobs.evaluation.evaluate import main as eval_main
 
         return eval_main(rest)
     if args.command == "check":
         if rest:
             parser.error(f"unrecognized arguments: {' '.join(rest)}")
         return _check(args.paths)
-    module = importlib.import_module(f"spark_jobs.{MODULES.get(args.stage, args.stage)}")
+    module = importlib.import_module(f"spark_jobs.{args.stage}")
     return module.main(rest)
 
 

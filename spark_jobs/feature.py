@@ -9,14 +9,16 @@ import sys
 
 from pyspark.sql import functions as F
 
-from spark_jobs import lake
-from spark_jobs.behaviour_features import session_features, unattributed_rows
-from spark_jobs.job_common import StageContext, StageFailed, run_main, write_run_record
+from spark_jobs.errors import StageFailed
+from spark_jobs.features.behaviour import session_features, unattributed_rows
+from spark_jobs.lake import storage
+from spark_jobs.lake.runs import StageContext
+from spark_jobs.stage.runner import run_main, write_run_record
 
 
 def body(spark, ctx: StageContext) -> None:
     source = ctx.path("parsed")
-    if not lake.exists(spark, source):
+    if not storage.exists(spark, source):
         raise StageFailed(f"no parsed logs at {source}; did ingest run for {ctx.key}?")
     entity = ctx.usecase.entity
     parsed = spark.read.parquet(source)

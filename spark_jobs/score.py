@@ -13,8 +13,11 @@ import sys
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from spark_jobs import lake, model_registry
-from spark_jobs.job_common import StageContext, StageFailed, log, run_main, write_run_record
+from spark_jobs.errors import StageFailed
+from spark_jobs.lake import storage
+from spark_jobs.lake.runs import StageContext
+from spark_jobs.models import registry
+from spark_jobs.stage.runner import log, run_main, write_run_record
 
 PERCENTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99}
 #: Columns the score stage adds to the features' own.
@@ -40,20 +43,20 @@ def with_details(df: DataFrame) -> DataFrame:
 
 def body(spark, ctx: StageContext) -> None:
     usecase = ctx.usecase
-    promotion = model_registry.champion(spark, ctx.lake_root, usecase.id, ctx.end)
+    promotion = registry.champion(spark, ctx.lake_root, usecase.id, ctx.end)
     if promotion is None:
         raise StageFailed(
             f"no model of {usecase.id} trained at or before {ctx.end.isoformat()} in "
-            f"{model_registry.registry_path(ctx.lake_root, usecase.id)}; run the train stage first"
+            f"{registry.registry_path(ctx.lake_root, usecase.id)}; run the train stage first"
         )
-    model, metadata = model_registry.load_model(spark, ctx.lake_root, usecase.id, promotion.version)
+    model, metadata = registry.load_model(spark, ctx.lake_root, usecase.id, promotion.version)
     if metadata["features"] != list(usecase.features):
         log.warning(
             "model %s uses features %s, not the config's", promotion.version, metadata["features"]
         )
 
     source = ctx.path("features")
-    if not lake.exists(spark, source):
+    if not storage.exists(spark, source):
         raise StageFailed(f"no features at {source}; did the feature stage run for {ctx.key}?")
     features = spark.read.parquet(source)
     scored = (

@@ -13,15 +13,18 @@ from __future__ import annotations
 import sys
 from datetime import timedelta
 
-from spark_jobs import lake, model_registry
-from spark_jobs.job_common import StageContext, StageFailed, run_main, write_run_record
+from spark_jobs.errors import StageFailed
+from spark_jobs.lake import layout, storage
+from spark_jobs.lake.runs import StageContext
+from spark_jobs.models import registry
+from spark_jobs.stage.runner import run_main, write_run_record
 
 
 def window_intervals(spark, ctx: StageContext) -> tuple[str, list[str]]:
     """The first key of the training window, and the feature partitions inside it."""
     days = ctx.usecase.model.training_window_days
-    first = lake.interval_key(ctx.end - timedelta(days=days))
-    keys = lake.list_partitions(spark, ctx.lake_root, "features", ctx.usecase.id)
+    first = layout.interval_key(ctx.end - timedelta(days=days))
+    keys = storage.list_partitions(spark, ctx.lake_root, "features", ctx.usecase.id)
     return first, [k for k in keys if first <= k <= ctx.key]
 
 
@@ -30,15 +33,15 @@ def training_data(spark, ctx: StageContext, paths: list[str]):
     data = spark.read.parquet(*paths)
     if ctx.usecase.model.kind != "supervised":
         return data, {}
-    from spark_jobs import labels
+    from spark_jobs.models import labels
 
     return labels.training_labels(spark, data, ctx.usecase.model)
 
 
 def body(spark, ctx: StageContext) -> None:
     usecase, cfg = ctx.usecase, ctx.usecase.model
-    current = model_registry.champion(spark, ctx.lake_root, usecase.id, ctx.end)
-    fresh, why = model_registry.is_fresh(current, usecase, ctx.end)
+    current = registry.champion(spark, ctx.lake_root, usecase.id, ctx.end)
+    fresh, why = registry.is_fresh(current, usecase, ctx.end)
     if fresh:
         write_run_record(spark, ctx, skipped=True, reason=why, model_version=current.version)
         return
@@ -51,17 +54,17 @@ def body(spark, ctx: StageContext) -> None:
         )
     paths = [f"{ctx.dataset('features')}/interval={key}" for key in intervals]
     data, label_summary = training_data(spark, ctx, paths)
-    fitted = model_registry.model_kind_module(cfg.kind).fit(data, usecase.features, cfg)
+    fitted = registry.model_kind_module(cfg.kind).fit(data, usecase.features, cfg)
 
-    version = model_registry.new_version(usecase, ctx.key)
-    target = model_registry.save_model(spark, ctx.lake_root, usecase.id, version, fitted)
+    version = registry.new_version(usecase, ctx.key)
+    target = registry.save_model(spark, ctx.lake_root, usecase.id, version, fitted)
     metadata = {
         "model_version": version,
         "use_case": usecase.id,
         "kind": cfg.kind,
-        "algorithm": model_registry.algorithm_name(usecase),
-        "fingerprint": model_registry.fingerprint(usecase),
-        "window_start": lake.key_to_datetime(first).isoformat(),
+        "algorithm": registry.algorithm_name(usecase),
+        "fingerprint": registry.fingerprint(usecase),
+        "window_start": layout.key_to_datetime(first).isoformat(),
         "window_end": ctx.end.isoformat(),
         "intervals": intervals,
         "features": list(usecase.features),
@@ -72,12 +75,12 @@ def body(spark, ctx: StageContext) -> None:
         "labels": label_summary,
         "trained_for": ctx.key,
     }
-    model_registry.write_metadata(spark, ctx.lake_root, usecase.id, version, metadata)
-    model_registry.promote(
+    registry.write_metadata(spark, ctx.lake_root, usecase.id, version, metadata)
+    registry.promote(
         spark,
         ctx.lake_root,
         usecase.id,
-        model_registry.Promotion(
+        registry.Promotion(
             version=version,
             window_end=ctx.end,
             fingerprint=metadata["fingerprint"],

@@ -13,17 +13,19 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from spark_jobs import lake
-from spark_jobs.job_common import StageContext, StageFailed, run_main, write_run_record
-from spark_jobs.quality_gate import check_counts, describe_failure, run_suite
-from spark_jobs.usecase_schema import expectations_dir
+from spark_jobs.config.usecase import expectations_dir
+from spark_jobs.errors import StageFailed
+from spark_jobs.lake import storage
+from spark_jobs.lake.runs import StageContext
+from spark_jobs.parsing.quality import check_counts, describe_failure, run_suite
+from spark_jobs.stage.runner import run_main, write_run_record
 
 
 def _inputs_missing(spark: Any, ctx: StageContext) -> list[str]:
     missing = []
-    if not lake.exists(spark, ctx.path("parsed")):
+    if not storage.exists(spark, ctx.path("parsed")):
         missing.append(f"no parsed partition at {ctx.path('parsed')}")
-    if not lake.exists(spark, ctx.run_record_path("ingest")):
+    if not storage.exists(spark, ctx.run_record_path("ingest")):
         missing.append(f"no ingest run record at {ctx.run_record_path('ingest')}")
     return missing
 
@@ -34,7 +36,7 @@ def body(spark: Any, ctx: StageContext) -> None:
         write_run_record(spark, ctx, success=False, failures=failures, suites={})
         raise StageFailed("; ".join(failures))
 
-    record = lake.read_json(spark, ctx.run_record_path("ingest"))
+    record = storage.read_json(spark, ctx.run_record_path("ingest"))
     failures = [f"counts: {line}" for line in check_counts(record, ctx.usecase.quality)]
 
     parsed = spark.read.parquet(ctx.path("parsed"))
@@ -45,7 +47,7 @@ def body(spark: Any, ctx: StageContext) -> None:
         except (OSError, ValueError) as exc:  # missing or malformed suite file
             failures.append(f"{name}: suite could not be loaded: {exc}")
             continue
-        lake.write_json(spark, f"{ctx.path('validation')}/{name}.json", outcome["result"])
+        storage.write_json(spark, f"{ctx.path('validation')}/{name}.json", outcome["result"])
         suites[name] = {"success": outcome["success"], "failed": outcome["failed"]}
         failures += [f"{name}: {describe_failure(f)}" for f in outcome["failed"]]
 

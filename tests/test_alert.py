@@ -6,12 +6,11 @@ import hashlib
 import json
 from datetime import UTC, datetime
 
-from parsed_rows import PARSED_SCHEMA, parsed_row
 from pyspark.testing import assertDataFrameEqual
 
-from spark_jobs import alert, lake, outbox
-from spark_jobs.alert_lifecycle import RAISED, Decision
-from spark_jobs.alert_records import (
+from spark_jobs import alert
+from spark_jobs.alerting import outbox
+from spark_jobs.alerting.candidates import (
     candidates,
     to_records,
     top_session_per_entity,
@@ -19,6 +18,9 @@ from spark_jobs.alert_records import (
     with_sample_requests,
     with_top_features,
 )
+from spark_jobs.alerting.lifecycle import RAISED, Decision
+from spark_jobs.lake import layout, storage
+from tests.support.parsed_rows import PARSED_SCHEMA, parsed_row
 
 START, END = datetime(2015, 5, 17, tzinfo=UTC), datetime(2015, 5, 18, tzinfo=UTC)
 CONTRIB = (
@@ -238,7 +240,7 @@ def _write_interval(spark, lake_root, start, model="m1", scores=SCORES):
         ("scores", shifted, SCORES_SCHEMA),
         ("parsed", PARSED, PARSED_SCHEMA),
     ):
-        path = lake.partition_path(lake_root, dataset, "alert_test", start)
+        path = layout.partition_path(lake_root, dataset, "alert_test", start)
         spark.createDataFrame(rows, schema).coalesce(1).write.mode("overwrite").parquet(path)
 
 
@@ -248,13 +250,13 @@ def _run(config, lake_root, start, end):
 
 
 def _outbox(lake_root, start):
-    key = lake.interval_key(start)
+    key = layout.interval_key(start)
     return outbox.read_outbox(outbox.LocalStore(), lake_root, "alert_test", key)
 
 
 def _run_record(spark, lake_root, start):
-    path = f"{lake.partition_path(lake_root, 'runs', 'alert_test', start)}/alert.json"
-    return lake.read_json(spark, path)
+    path = f"{layout.partition_path(lake_root, 'runs', 'alert_test', start)}/alert.json"
+    return storage.read_json(spark, path)
 
 
 def test_rerun_of_an_interval_raises_the_same_alerts_once(spark, tmp_path):
@@ -273,7 +275,7 @@ def test_rerun_of_an_interval_raises_the_same_alerts_once(spark, tmp_path):
     assert doc["event"]["start"] == "2015-05-17T00:00:00Z"
     assert doc["botwatch"]["model_version"] == "m1"
     assert doc["botwatch"]["sample_requests"][0].startswith("2015-05-17T10:00:10Z GET /a?id=1")
-    stored = spark.read.parquet(lake.partition_path(lake_root, "alerts", "alert_test", START))
+    stored = spark.read.parquet(layout.partition_path(lake_root, "alerts", "alert_test", START))
     assert sorted(r["status"] for r in stored.collect()) == ["raised"] * 3
     run = _run_record(spark, lake_root, START)
     assert (run["alerts"], run["suppressed"], run["outbox_alerts"]) == (3, 0, 3)
@@ -294,7 +296,7 @@ def test_consecutive_intervals_inside_the_realert_window_are_suppressed(spark, t
     assert len(_outbox(lake_root, days[0])) == 3
     assert _outbox(lake_root, days[1]) == []  # within 48 h of day 0's alerts
     assert len(_outbox(lake_root, days[2])) == 3  # day 0 is 48 h back: out of the window
-    stored = spark.read.parquet(lake.partition_path(lake_root, "alerts", "alert_test", days[1]))
+    stored = spark.read.parquet(layout.partition_path(lake_root, "alerts", "alert_test", days[1]))
     reasons = {r["entity"]: (r["status"], r["suppression"]) for r in stored.collect()}
     assert reasons["1.1.1.1"][0] == "suppressed"
     assert reasons["1.1.1.1"][1].startswith("realert: alerted for interval 2015-05-17T00:00:00Z")
@@ -312,7 +314,7 @@ def test_a_retrained_model_does_not_alert_twice_for_one_interval(spark, tmp_path
 
     docs = _outbox(lake_root, START)
     assert {d["botwatch"]["model_version"] for d in docs} == {"m1"}  # m1's alerts are kept
-    stored = spark.read.parquet(lake.partition_path(lake_root, "alerts", "alert_test", START))
+    stored = spark.read.parquet(layout.partition_path(lake_root, "alerts", "alert_test", START))
     assert {r["status"] for r in stored.collect()} == {"suppressed"}
     assert "already alerted for this interval by model m1" in stored.first()["suppression"]
 
@@ -334,6 +336,6 @@ def test_allowlisted_entities_are_recorded_as_suppressed_with_the_reason(spark, 
     assert (run["alerts"], run["suppressed"], run["capped"]) == (1, 1, 1)
     assert run["suppressions"] == ["1.1.1.1: allowlist: office NAT (cidr 1.1.1.0/24)"]
     report = (tmp_path / "lake").joinpath(
-        "reports", "use_case=alert_test", f"interval={lake.interval_key(START)}", "report.html"
+        "reports", "use_case=alert_test", f"interval={layout.interval_key(START)}", "report.html"
     )
     assert "office NAT" in report.read_text(encoding="utf-8")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import gzip
 from datetime import UTC, datetime
 
-from spark_jobs import ingest, lake
-from spark_jobs.log_parsing import PARSED_SCHEMA, QUARANTINE_SCHEMA
-from spark_jobs.usecase_schema import REPO_ROOT
+from spark_jobs import ingest
+from spark_jobs.config.usecase import REPO_ROOT
+from spark_jobs.lake import layout, storage
+from spark_jobs.parsing.schema import PARSED_SCHEMA, QUARANTINE_SCHEMA
 
 SAMPLE = REPO_ROOT / "tests/fixtures/logs/elastic_examples/apache_logs.gz"
 START = datetime(2015, 5, 18, tzinfo=UTC)
@@ -33,8 +34,8 @@ def _run(tmp_path, config, start="2015-05-18T00:00:00Z", end="2015-05-19T00:00:0
 
 
 def _record(spark, lake_root):
-    path = f"{lake.partition_path(lake_root, 'runs', 'ingest_test', START)}/ingest.json"
-    return lake.read_json(spark, path)
+    path = f"{layout.partition_path(lake_root, 'runs', 'ingest_test', START)}/ingest.json"
+    return storage.read_json(spark, path)
 
 
 def test_ingest_writes_parsed_quarantine_and_run_record(spark, tmp_path):
@@ -49,7 +50,7 @@ def test_ingest_writes_parsed_quarantine_and_run_record(spark, tmp_path):
     code, lake_root = _run(tmp_path, _config(tmp_path, tmp_path / "*.gz"))
 
     assert code == 0
-    parsed = spark.read.parquet(lake.partition_path(lake_root, "parsed", "ingest_test", START))
+    parsed = spark.read.parquet(layout.partition_path(lake_root, "parsed", "ingest_test", START))
     # the parse columns first, then the enrichment ones
     assert parsed.schema.fields[: len(PARSED_SCHEMA)] == PARSED_SCHEMA.fields
     assert {"ua_family", "is_declared_crawler", "path_class", "client_prefix"} <= set(
@@ -57,14 +58,16 @@ def test_ingest_writes_parsed_quarantine_and_run_record(spark, tmp_path):
     )
     assert sorted(r.path for r in parsed.collect()) == ["/first", "/last"]
     quarantine = spark.read.parquet(
-        lake.partition_path(lake_root, "quarantine", "ingest_test", START)
+        layout.partition_path(lake_root, "quarantine", "ingest_test", START)
     )
     assert quarantine.schema == QUARANTINE_SCHEMA
     assert [(r.line_no, r.line, r.reason) for r in quarantine.collect()] == [
         (4, "not a log line", "no_match")
     ]
     # the default policy keeps lines of other intervals in their own partition
-    late = spark.read.parquet(lake.partition_path(lake_root, "out_of_window", "ingest_test", START))
+    late = spark.read.parquet(
+        layout.partition_path(lake_root, "out_of_window", "ingest_test", START)
+    )
     assert sorted(r.path for r in late.collect()) == ["/after", "/before"]
     record = _record(spark, lake_root)
     counts = {k: record[k] for k in ("read", "parsed", "quarantined", "out_of_window")}
@@ -93,5 +96,5 @@ def test_ingest_of_the_real_sample_parses_every_line_of_the_day(spark, tmp_path)
     assert record["quarantined"] == 0
     assert record["parsed"] == 2_893
     assert record["read"] == record["parsed"] + record["quarantined"] + record["out_of_window"]
-    parsed = spark.read.parquet(lake.partition_path(lake_root, "parsed", "ingest_test", START))
+    parsed = spark.read.parquet(layout.partition_path(lake_root, "parsed", "ingest_test", START))
     assert parsed.where("method IS NULL OR status IS NULL").count() == 0

@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 from pyspark.sql import functions as F
 
-from spark_jobs import feature, lake, model_registry, score, train
+from spark_jobs import feature, score, train
+from spark_jobs.lake import layout, storage
+from spark_jobs.models import registry
 
 USE_CASE = "bots_roundtrip"
 DAYS = [datetime(2015, 5, 1, tzinfo=UTC), datetime(2015, 5, 16, tzinfo=UTC), datetime(2015, 5, 17, tzinfo=UTC)]  # fmt: skip
@@ -80,7 +82,7 @@ def roundtrip(spark, tmp_path_factory):
     rng = np.random.default_rng(7)
     for day in DAYS:
         parsed = spark.createDataFrame(_parsed_rows(day, rng), PARSED_SCHEMA)
-        parsed.write.parquet(lake.partition_path(root, "parsed", USE_CASE, day))
+        parsed.write.parquet(layout.partition_path(root, "parsed", USE_CASE, day))
         assert feature.main(_args(config, root, day)) == 0
     last = DAYS[-1]
     codes = (train.main(_args(config, root, last)), score.main(_args(config, root, last)))
@@ -88,12 +90,12 @@ def roundtrip(spark, tmp_path_factory):
 
 
 def _record(spark, root, day, stage):
-    key = lake.interval_key(day)
-    return lake.read_json(spark, f"{root}/runs/use_case={USE_CASE}/interval={key}/{stage}.json")
+    key = layout.interval_key(day)
+    return storage.read_json(spark, f"{root}/runs/use_case={USE_CASE}/interval={key}/{stage}.json")
 
 
 def _scores(spark, root, day):
-    return spark.read.parquet(lake.partition_path(root, "scores", USE_CASE, day))
+    return spark.read.parquet(layout.partition_path(root, "scores", USE_CASE, day))
 
 
 def test_stages_succeed_and_record_their_runs(spark, roundtrip):
@@ -112,9 +114,9 @@ def test_stages_succeed_and_record_their_runs(spark, roundtrip):
 def test_registry_keeps_the_version_with_its_window_and_makes_it_champion(spark, roundtrip):
     root, day = roundtrip["root"], roundtrip["day"]
     version = _record(spark, root, day, "train")["model_version"]
-    champ = model_registry.champion(spark, root, USE_CASE, day + timedelta(days=1))
+    champ = registry.champion(spark, root, USE_CASE, day + timedelta(days=1))
     assert champ is not None and champ.version == version
-    meta = model_registry.read_metadata(spark, root, USE_CASE, version)
+    meta = registry.read_metadata(spark, root, USE_CASE, version)
     assert meta["intervals"] == ["20150516T000000Z", "20150517T000000Z"]
     assert meta["window_start"] == "2015-05-11T00:00:00+00:00"
     assert meta["features"] == MODEL_FEATURES and meta["kind"] == "unsupervised"
@@ -153,20 +155,20 @@ def test_rerun_skips_a_fresh_model_and_next_day_retrains(spark, roundtrip):
     backfilled = _record(spark, root, earlier, "train")["model_version"]
     assert backfilled != first and backfilled.startswith("unsupervised-ensemble-20150516")
     assert _record(spark, root, earlier, "score")["model_version"] == backfilled
-    assert model_registry.champion(spark, root, USE_CASE, day + timedelta(days=1)).version == first
+    assert registry.champion(spark, root, USE_CASE, day + timedelta(days=1)).version == first
 
 
 def test_champion_loads_and_scores_the_same_in_a_fresh_process(spark, roundtrip):
     root, day = roundtrip["root"], roundtrip["day"]
     version = _record(spark, root, day, "train")["model_version"]
-    features = lake.partition_path(root, "features", USE_CASE, day)
+    features = layout.partition_path(root, "features", USE_CASE, day)
     code = (
         "import sys\n"
         "from pyspark.sql import SparkSession\n"
-        "from spark_jobs import model_registry\n"
+        "from spark_jobs.models import registry\n"
         "spark = SparkSession.builder.master('local[1]').config('spark.ui.enabled', 'false')"
         ".getOrCreate()\n"
-        "model, meta = model_registry.load_model(spark, sys.argv[1], sys.argv[2], sys.argv[3])\n"
+        "model, meta = registry.load_model(spark, sys.argv[1], sys.argv[2], sys.argv[3])\n"
         "rows = model.score(spark.read.parquet(sys.argv[4])).select('session', 'score').collect()\n"
         "print('RESULT', sorted((r['session'], round(r['score'], 9)) for r in rows))\n"
     )

@@ -23,7 +23,8 @@ from airflow.sdk import DAG
 from airflow.sdk.definitions.timetables.interval import CronDataIntervalTimetable
 
 from botwatch_airflow.deliver_task import run_delivery
-from spark_jobs.usecase_schema import REPO_ROOT, UseCase, load_all
+from spark_jobs.config.usecase import REPO_ROOT, UseCase, load_all
+from spark_jobs.errors import UseCaseConfigError
 
 STAGES = ("ingest", "validate", "feature", "train", "score", "alert")
 #: Stages that read and extend state of earlier runs (the outbox, the delivery ledger): one
@@ -126,7 +127,7 @@ def build_dag(path: Path, usecase: UseCase, *, auto_register: bool = True) -> DA
             retries=af.retries,
             max_active_tis_per_dag=1,
             doc_md="Sends the outbox's undelivered alerts to the configured sinks "
-            "(`spark_jobs/delivery.py`); secrets come from Airflow connections.",
+            "(`spark_jobs/alerting/delivery.py`); secrets come from Airflow connections.",
         )
         previous >> deliver
     return dag
@@ -144,10 +145,6 @@ def build_all(
         except Exception as exc:  # noqa: BLE001 - one bad config must not hide the others
             errors.append(f"{path}: {type(exc).__name__}: {exc}")
     return dags, errors
-
-
-class UseCaseConfigError(Exception):
-    """Raised by the config-errors DAG file so Airflow shows every bad config as an import error."""
 
 
 def raise_config_errors(folder: Path | None = None) -> None:

@@ -1,4 +1,4 @@
-"""The DAG's deliver task: runs ``spark_jobs.delivery`` inside the Airflow worker.
+"""The DAG's deliver task: runs ``spark_jobs.alerting.delivery`` inside the Airflow worker.
 
 Delivery needs secrets (webhook URLs, SMTP and Elasticsearch credentials). Here they come from
 Airflow connections through ``BaseHook.get_connection``, so whatever secrets backend the
@@ -15,7 +15,8 @@ def airflow_connection(conn_id: str) -> Any:
     """Look a connection up through Airflow (metadata DB, secrets backend, AIRFLOW_CONN_*)."""
     from airflow.sdk import BaseHook
 
-    from spark_jobs.connections import ConnInfo, SinkSetupError
+    from spark_jobs.alerting.connections import ConnInfo
+    from spark_jobs.errors import SinkSetupError
 
     try:
         conn = BaseHook.get_connection(conn_id)
@@ -40,9 +41,9 @@ def run_delivery(config_path: str, lake_root: str, **context: Any) -> dict[str, 
     :param context: the Airflow task context (``data_interval_start``/``_end`` are used).
     :return: the delivery summary (also written as ``runs/.../deliver.json``; pushed to XCom).
     """
-    from spark_jobs.delivery import check, deliver
-    from spark_jobs.job_common import parse_instant
-    from spark_jobs.usecase_schema import load_usecase
+    from spark_jobs.alerting.delivery import check, deliver
+    from spark_jobs.config.usecase import load_usecase
+    from spark_jobs.lake.layout import parse_instant
 
     usecase = load_usecase(config_path)
     start = parse_instant(context["data_interval_start"].isoformat())

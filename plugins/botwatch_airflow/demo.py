@@ -21,8 +21,9 @@ from pathlib import Path
 from croniter import croniter
 
 from botwatch_airflow.dag_factory import config_dir
-from spark_jobs import lake, outbox
-from spark_jobs.usecase_schema import UseCase, load_all
+from spark_jobs.alerting import outbox
+from spark_jobs.config.usecase import UseCase, load_all
+from spark_jobs.lake import layout
 
 _CLF_TIME = re.compile(rb"\[(\d{2}/\w{3}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4})\]")
 
@@ -69,7 +70,7 @@ def _day(text: str) -> datetime:
 def run_interval(usecase: UseCase, start: datetime, end: datetime, log_dir: Path) -> bool:
     """One ``airflow dags test`` run; its logical date is the interval's end (Airflow infers
     the interval that ends there)."""
-    log_path = log_dir / f"{usecase.id}-{lake.interval_key(start)}.log"
+    log_path = log_dir / f"{usecase.id}-{layout.interval_key(start)}.log"
     cmd = ["airflow", "dags", "test", usecase.id, end.isoformat()]
     began = time.monotonic()
     with log_path.open("w") as out:
@@ -105,7 +106,7 @@ def summarise(usecase: UseCase, done: list[tuple[datetime, datetime]]) -> None:
     }
     alerts, reports = [], []
     for start, _ in done:
-        key = lake.interval_key(start)
+        key = layout.interval_key(start)
         ingest = _record(root, usecase.id, key, "ingest")
         for name in ("read", "parsed", "quarantined", "out_of_window"):
             totals[name] += int(ingest.get(name, 0))

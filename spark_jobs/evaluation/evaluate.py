@@ -1,0 +1,237 @@
+"""``botwatch eval``: how well a use case finds bots in labelled logs, with the jobs' own code.
+
+    botwatch eval --config CONFIG --out DIR [--labels config|weak] [--models config,gbt,...]
+                  [--protocol cv --folds 5 --repeats 10 | --protocol time --split-at DATE]
+                  [--target max_fpr=0.02,min_recall=0.98] [--logs GLOB]
+
+The logs named by the config (or ``--logs``) are parsed, enriched and cut into sessions exactly
+as the ingest and feature stages do, over the whole set at once (no data intervals: sessions
+are not cut at midnight). Labels come from the config's label file (``--labels config``) or
+from self-declared crawler user agents (``--labels weak``; the user agent is never a feature,
+so this measures whether behaviour alone finds them). Each model variant named in
+``--models`` is fit and scored under the protocol (see ``eval_protocols``), and the report
+(evaluation.md, evaluation.json, pr_curves.png) goes to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from spark_jobs.config.usecase import ALGORITHMS, ModelConfig, UseCase, load_usecase
+from spark_jobs.errors import ConfigError
+from spark_jobs.evaluation.metrics import DEFAULT_MAX_FPRS
+
+log = logging.getLogger("botwatch")
+MODEL_CHOICES = ("config", "unsupervised", *ALGORITHMS)
+TARGET_KEYS = ("max_fpr", "min_recall", "min_pr_auc", "min_roc_auc", "min_precision", "min_f1")
+
+
+def parse_target(text: str | None) -> dict[str, float] | None:
+    """``max_fpr=0.02,min_recall=0.98`` -> {"max_fpr": 0.02, "min_recall": 0.98}."""
+    if not text:
+        return None
+    target: dict[str, float] = {}
+    for part in text.split(","):
+        key, sep, value = part.partition("=")
+        key = key.strip()
+        if not sep or key not in TARGET_KEYS:
+            raise argparse.ArgumentTypeError(
+                f"target clause {part!r}: expected KEY=VALUE with KEY one of {', '.join(TARGET_KEYS)}"
+            )
+        target[key] = float(value)
+    return target
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="botwatch eval", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", required=True, help="use-case YAML")
+    parser.add_argument("--out", required=True, help="folder for the report")
+    parser.add_argument("--logs", help="log files glob (default: the config's source.path)")
+    parser.add_argument("--labels", choices=("config", "weak"), default="config")
+    parser.add_argument(
+        "--models", default="config", help=f"comma-separated, of {', '.join(MODEL_CHOICES)}"
+    )
+    parser.add_argument("--protocol", choices=("cv", "time"), default="cv")
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--split-at", help="time protocol: first instant of the test period")
+    parser.add_argument("--max-fpr", type=float, action="append", help="repeatable")
+    parser.add_argument("--target", type=parse_target, help="e.g. max_fpr=0.02,min_recall=0.98")
+    parser.add_argument(
+        "--min-requests", type=int, default=1, help="evaluate sessions with at least N requests"
+    )
+    parser.add_argument(
+        "--sessions-cache", help="Parquet folder for the sessions; reused when it exists"
+    )
+    parser.add_argument(
+        "--per-day",
+        action="store_true",
+        help="cut sessions and entity/client features at UTC midnight, as a daily DAG does",
+    )
+    parser.add_argument("--title", help="report title")
+    return parser
+
+
+def model_variant(usecase: UseCase, name: str, label_mode: str) -> ModelConfig:
+    """The model config evaluated as ``name``; its labels follow ``--labels``."""
+    cfg = usecase.model
+    if name == "unsupervised":
+        cfg = cfg.model_copy(update={"kind": "unsupervised"})
+    elif name != "config":
+        cfg = cfg.model_copy(update={"kind": "supervised", "algorithm": name})
+    if label_mode == "weak":
+        cfg = cfg.model_copy(update={"labels": None, "weak_labels": True})
+    return cfg
+
+
+def eval_spark(usecase: UseCase):
+    from pyspark.sql import SparkSession
+
+    builder = (
+        SparkSession.builder.master("local[*]")
+        .appName(f"botwatch-eval-{usecase.id}")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.showConsoleProgress", "false")
+    )
+    for key, value in {**usecase.spark, "spark.driver.memory": "4g"}.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def per_day(parsed):
+    """Make every client and session id a per-UTC-day one (``1.2.3.4@2015-05-17``), so that
+    sessions, entities and per-client features cover one day, as in a daily DAG's intervals."""
+    from pyspark.sql import functions as F
+
+    day = F.date_format("ts", "yyyy-MM-dd")
+    return parsed.withColumns(
+        {c: F.when(F.col(c).isNotNull(), F.concat(F.col(c), F.lit("@"), day))
+         for c in ("client", "session_id")}
+    )  # fmt: skip
+
+
+def load_sessions(spark, usecase: UseCase, logs: str | None, cache: str | None, daily: bool):
+    """Session features of every log line the config reads, and the pipeline's counts."""
+    from pyspark.sql import functions as F
+
+    from spark_jobs.config.usecase import resolve_path
+    from spark_jobs.features.behaviour import session_features
+    from spark_jobs.features.enrichment import enrich
+    from spark_jobs.lake import storage
+    from spark_jobs.parsing.files import parse_files
+    from spark_jobs.parsing.schema import PARSED_SCHEMA
+    from spark_jobs.parsing.sources import list_files
+
+    if cache and storage.exists(spark, f"{cache}/_SUCCESS"):
+        log.info("reusing sessions in %s", cache)
+        return spark.read.parquet(cache), storage.read_json(spark, f"{cache}.counts.json")
+    src, ent = usecase.source, usecase.entity
+    glob = resolve_path(logs) if logs else usecase.source_glob_all()
+    files = list_files(spark, glob)
+    parsed_source = parse_files(spark, files, src.format_spec, None, src.log_timezone,
+                                src.json_fields)  # fmt: skip
+    try:
+        parsed = parsed_source.lines.where(F.col("reason").isNull())
+        rows = enrich(parsed.select(*PARSED_SCHEMA.fieldNames()))
+        rows = per_day(rows) if daily else rows
+        sessions = session_features(rows, ent.key, usecase.timezone, ent.session_gap_minutes)
+        target = cache or f"/tmp/botwatch-eval-{usecase.id}-sessions"
+        sessions.write.mode("overwrite").parquet(target)
+    finally:
+        parsed_source.unpersist()
+    counts = {
+        "files": len(files),
+        "read": sum(a.read for a in parsed_source.accounts),
+        "parsed": sum(a.parsed for a in parsed_source.accounts),
+        "quarantined": sum(a.quarantined for a in parsed_source.accounts),
+        "format": parsed_source.format_name,
+    }
+    storage.write_json(spark, f"{target}.counts.json", counts)
+    return spark.read.parquet(target), counts
+
+
+def run(args: argparse.Namespace, argv: list[str]) -> Path:
+    from pyspark.sql import functions as F
+
+    from spark_jobs.evaluation import protocols
+    from spark_jobs.evaluation.report import write_report
+    from spark_jobs.models import labels
+
+    usecase = load_usecase(args.config)
+    spark = eval_spark(usecase)
+    sessions, counts = load_sessions(spark, usecase, args.logs, args.sessions_cache, args.per_day)
+    sessions = sessions.where(F.col("requests") >= args.min_requests).persist()
+    label_cfg = model_variant(usecase, "config", args.labels)
+    if label_cfg.labels is None and not label_cfg.weak_labels:
+        raise ConfigError(f"{args.config}: model.labels: no label file; use --labels weak")
+    labelled, summary = labels.training_labels(spark, sessions, label_cfg)
+    labelled = labelled.persist()
+    counts |= {"sessions": sessions.count(), "labelled_sessions": summary}
+    max_fprs = sorted(set(args.max_fpr or DEFAULT_MAX_FPRS))
+    tasks = []
+    for name in [m.strip() for m in args.models.split(",") if m.strip()]:
+        if name not in MODEL_CHOICES:
+            raise SystemExit(f"botwatch eval: unknown model {name!r}; known: {MODEL_CHOICES}")
+        cfg = model_variant(usecase, name, args.labels)
+        label = cfg.algorithm if cfg.kind == "supervised" else "+".join(cfg.members)
+        log.info("evaluating %s (%s %s)", name, cfg.kind, label)
+        if args.protocol == "cv":
+            results = protocols.cross_validate(
+                sessions, labelled, usecase.features, cfg, args.folds, args.repeats, args.seed
+            )
+            how = f"{args.folds}-fold stratified CV x {args.repeats} repeats"
+        else:
+            if not args.split_at:
+                raise SystemExit("botwatch eval: --protocol time needs --split-at")
+            split = datetime.fromisoformat(args.split_at).replace(tzinfo=UTC)
+            results = protocols.time_split(sessions, labelled, usecase.features, cfg, split)
+            how = f"trained before {split:%Y-%m-%d}, tested from it on"
+        tasks.append(
+            protocols.task_result(
+                f"{cfg.kind} {label}",
+                f"{usecase.id}: {cfg.kind} {label}, labels {args.labels}, {how}",
+                results,
+                usecase.threshold,
+                max_fprs,
+                args.target,
+            )
+        )
+    meta: dict[str, Any] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "command": "botwatch eval " + shlex.join(argv),
+        "config": str(args.config),
+        "use_case": usecase.id,
+        "entity": usecase.entity.model_dump(mode="json"),
+        "features": list(usecase.features),
+        "threshold": usecase.threshold,
+        "data": counts,
+    }
+    title = args.title or f"Evaluation of {usecase.id}"
+    paths = write_report(args.out, title, tasks, meta)
+    return paths.markdown
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        report = run(args, argv)
+    except (ConfigError, FileNotFoundError, ValueError) as exc:
+        print(f"botwatch eval: {exc}", file=sys.stderr)
+        return 2
+    print(Path(report).read_text(encoding="utf-8"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

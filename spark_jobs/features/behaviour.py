@@ -1,0 +1,298 @@
+"""Per-session behaviour features of parsed access-log rows, as used in web-robot detection.
+
+The features are the session features of the robot-detection literature (Tan & Kumar 2002;
+Stassopoulou & Dikaiakos 2009; Doran & Gokhale 2011; Iliou et al. 2019): volume and pace,
+timing regularity, breadth and depth of the crawl, HTTP method and status mix, kinds of
+resources, robots.txt and sitemaps, referrers, night activity. ``feature_catalog`` names and
+defines them; every one is computed for every session, always, so the features dataset has a
+fixed schema, and a use case's ``features`` list only chooses which of them feed its model.
+
+Cost (2.7M lines, 200k sessions: under a minute in local mode on 2 cores): the rows are
+shuffled once, on the entity, for the session window; the per-session counts
+(``sessions.with_*_counts``) and the aggregation keep that partitioning (two more sorts, no
+shuffle). What needs the whole interval is reduced first and brought to the rows or sessions:
+the interval's most frequent referrer host (one small job while planning, then a literal), the
+paths nobody was ever served (counted while planning, broadcast to the rows before the
+shuffle) and the user agents per client (joined onto the far fewer sessions).
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from spark_jobs.features.catalog import FEATURE_NAMES
+from spark_jobs.features.enrichment import with_path_class
+from spark_jobs.features.sessions import (
+    ENTITY_KEYS,
+    attributed,
+    unattributed_rows,
+    with_agent_counts,
+    with_entity,
+    with_minute_requests,
+    with_path_counts,
+    with_sessions,
+)
+
+__all__ = [
+    "ENTITY_KEYS", "SESSION_COLUMNS", "most_frequent_referrer_host", "session_features",
+    "unattributed_rows", "with_entity", "with_local_hour", "with_sessions",
+]  # fmt: skip
+
+#: The columns before the features, in order.
+SESSION_COLUMNS = (
+    "entity", "session", "client", "user_agent", "session_start", "session_end",
+    "declared_crawler", "crawler_name",
+)  # fmt: skip
+#: The feature that describes the client rather than the session: joined onto the sessions.
+_JOINED = "distinct_user_agents"
+#: Features of the session's entity over the interval, computed after the per-session step.
+_PER_ENTITY = ("entity_sessions", "entity_requests")
+
+#: Extensions matched on the lower-cased path; the query string is not part of ``path``.
+_IMAGE_EXT = r"\.(png|jpe?g|gif|svg|ico|webp|bmp|tiff?)$"
+_STATIC_EXT = r"\.(css|js|mjs|map|png|jpe?g|gif|svg|ico|webp|bmp|tiff?|woff2?|ttf|otf|eot)$"
+_REFERRER_HOST = r"^[a-z][a-z0-9+.-]*://(?:[^/?#@]*@)?(?:www\.)?([^/?#:]+)"
+_VHOST = r"^(?:www\.)?([^/:]+)"
+_LOGIN_PATH = (
+    r"(^|/)(login|log-in|signin|sign-in|logon|auth|authenticate|session|sessions|wp-login"
+    r"|xmlrpc|administrator)(\.[a-z0-9]+)?(/(index\.[a-z0-9]+)?)?$"
+)
+_NIGHT_END_HOUR = 6
+_T = "_bf_"  # prefix of helper columns
+#: Up to this many unknown paths (a few tens of MB) are broadcast to the rows.
+_BROADCAST_PATHS = 500_000
+
+
+def with_local_hour(df: DataFrame, tz: str) -> DataFrame:
+    """Add ``local_hour`` (0-23) of ``ts`` in ``tz``.
+
+    Computed from epoch seconds so that it does not depend on ``spark.sql.session.timeZone``:
+    ``from_utc_timestamp`` shifts the instant by the zone's offset (DST-aware), and the hour of
+    the shifted instant is then read in UTC arithmetic.
+    """
+    shifted = F.unix_timestamp(F.from_utc_timestamp(F.col("ts"), tz))
+    return df.withColumn("local_hour", F.floor(F.pmod(shifted, F.lit(86400)) / 3600).cast("int"))
+
+
+def _column(df: DataFrame, name: str, type_: str) -> Column:
+    """``name``, or nulls when the input lacks it (tests and logs without that field)."""
+    return F.col(name) if name in df.columns else F.lit(None).cast(type_)
+
+
+def _referrer_host(referrer: Column) -> Column:
+    """Lower-cased host of a referrer URL without ``www.`` and port; empty when not a URL."""
+    return F.regexp_extract(F.lower(referrer), _REFERRER_HOST, 1)
+
+
+def most_frequent_referrer_host(df: DataFrame) -> str | None:
+    """The referrer host most requests of ``df`` carry (ties: the smallest), or None.
+
+    Stands for the site's own host in logs without a vhost: a site's pages are what its
+    visitors come from most. Collected once and inlined as a literal, it costs one small
+    aggregation instead of a join of every row.
+    """
+    if "referrer" not in df.columns:
+        return None
+    hosts = df.select(_referrer_host(F.col("referrer")).alias("host")).where("host != ''")
+    top = hosts.groupBy("host").count().orderBy(F.desc("count"), "host").first()
+    return top["host"] if top else None
+
+
+def _request_fields(df: DataFrame, tz: str, site_host: str | None) -> DataFrame:
+    """The narrow per-request columns the features read; flags are computed before the
+    shuffle, so referrers and vhosts do not travel."""
+    if "path_class" not in df.columns:
+        df = with_path_class(df)
+    vhost = F.regexp_extract(F.lower(_column(df, "vhost", "string")), _VHOST, 1)
+    site = F.coalesce(F.when(vhost != "", vhost), F.lit(site_host))
+    referrer, ref_host = F.col("referrer"), _referrer_host(F.col("referrer"))
+    return with_local_hour(df, tz).select(
+        "entity", "ts", "client", "user_agent", "method", "path", "query", "status", "path_class",
+        _column(df, "is_declared_crawler", "boolean").alias("is_declared_crawler"),
+        _column(df, "crawler_name", "string").alias("crawler_name"),
+        F.coalesce(F.col("bytes"), F.lit(0)).cast("double").alias(_T + "size"),
+        (F.col("local_hour") < _NIGHT_END_HOUR).alias(_T + "night"),
+        (referrer.isNull() | referrer.isin("", "-")).alias(_T + "no_referrer"),
+        ((ref_host != "") & (ref_host == site)).alias(_T + "same_site"),
+    )  # fmt: skip
+
+
+def _share(condition: Column) -> Column:
+    """Share of rows where ``condition`` holds; a null condition counts as false."""
+    return F.avg(F.when(condition, 1.0).otherwise(0.0))
+
+
+def _any(condition: Column) -> Column:
+    return F.max(F.when(condition, 1.0).otherwise(0.0))
+
+
+def _feature_aggregates() -> dict[str, Column]:
+    """Aggregate expression of every feature but ``_JOINED``, over rows of ``_request_fields``
+    with the columns of ``sessions.with_sessions`` and its ``with_*_counts``."""
+    method, path = F.upper(F.col("method")), F.lower(F.col("path"))
+    status, path_class = F.col("status"), F.col("path_class")
+    status_class = F.floor(status / 100)
+    requests = F.count(F.lit(1))
+    micros = F.unix_micros(F.col("ts"))
+    duration = (F.max(micros) - F.min(micros)) / F.lit(1_000_000.0)
+    iat_mean = F.coalesce(F.avg("iat"), F.lit(0.0))
+    iat_std = F.coalesce(F.stddev_pop("iat"), F.lit(0.0))
+    distinct_paths = F.sum(F.col("first_of_path").cast("int"))
+    depth = F.col("path_depth")
+    return {
+        "requests": requests,
+        "duration": duration,
+        "requests_per_minute": requests * 60.0 / F.greatest(duration, F.lit(60.0)),
+        "max_requests_per_minute": F.max("minute_requests"),
+        "iat_mean": iat_mean,
+        "iat_std": iat_std,
+        "iat_cv": F.when(iat_mean > 0, iat_std / iat_mean).otherwise(0.0),
+        "burstiness": F.when(
+            iat_std + iat_mean > 0, (iat_std - iat_mean) / (iat_std + iat_mean)
+        ).otherwise(0.0),
+        "night_share": _share(F.col(_T + "night")),
+        "distinct_paths": distinct_paths,
+        "distinct_path_ratio": distinct_paths / requests,
+        "repeated_request_share": 1.0 - F.sum(F.col("first_request").cast("int")) / requests,
+        # sum over paths of -p log2 p, with p = n_path / requests, is this, summed over rows.
+        "path_entropy": F.greatest(
+            F.log2(requests) - F.avg(F.log2(F.col("path_requests"))), F.lit(0.0)
+        ),
+        "path_depth_max": F.coalesce(F.max(depth), F.lit(0)),
+        "path_depth_mean": F.coalesce(F.avg(depth), F.lit(0.0)),
+        "traversal_width": F.max("depth_width"),
+        "query_share": _share(F.col("query").isNotNull() & (F.col("query") != "")),
+        "get_share": _share(method == "GET"),
+        "head_share": _share(method == "HEAD"),
+        "post_share": _share(method == "POST"),
+        "login_post_share": _share((method == "POST") & path.rlike(_LOGIN_PATH)),
+        "status_2xx_share": _share(status_class == 2),
+        "status_3xx_share": _share(status_class == 3),
+        "status_4xx_share": _share(status_class == 4),
+        "status_5xx_share": _share(status_class == 5),
+        "status_404_share": _share(status == 404),
+        "auth_failure_share": _share(status.isin(401, 403)),
+        "unknown_resource_404_share": _share(F.col(_T + "unknown_404")),
+        "page_share": _share(path_class == "page"),
+        "static_share": _share(path.rlike(_STATIC_EXT)),
+        "image_share": _share(path.rlike(_IMAGE_EXT)),
+        "css_share": _share(path.endswith(".css")),
+        "js_share": _share(path.endswith(".js") | path.endswith(".mjs")),
+        "api_share": _share(path_class == "api"),
+        "sensitive_share": _share(path_class == "sensitive"),
+        "robots_txt": _any(path == "/robots.txt"),
+        "sitemap_fetched": _any(path.contains("sitemap") & path.rlike(r"\.xml(\.gz)?$")),
+        "no_referrer_share": _share(F.col(_T + "no_referrer")),
+        "same_site_referrer_share": _share(F.col(_T + "same_site")),
+        "bytes_mean": F.avg(_T + "size"),
+        "bytes_max": F.max(_T + "size"),
+    }
+
+
+def unknown_paths(parsed_df: DataFrame) -> DataFrame:
+    """``path`` of the paths answered 404 that no request of ``parsed_df`` got a 2xx or 3xx
+    for: resources that do not exist, which scanners and stale crawlers ask for."""
+    status = F.col("status")
+    answered = F.col("path").isNotNull() & (status.between(200, 399) | (status == 404))
+    served = F.bool_or(status != 404)
+    return (
+        parsed_df.where(answered)
+        .groupBy("path")
+        .agg(served.alias("served"))
+        .where(~F.col("served"))
+        .select("path")
+    )
+
+
+def _with_unknown_404(rows: DataFrame, parsed_df: DataFrame) -> DataFrame:
+    """Add ``_bf_unknown_404``: a 404 for a path of ``unknown_paths`` (or without a path).
+
+    The paths are joined before the rows are shuffled, broadcast when there are few enough
+    (a job counts them), so the flag costs no shuffle of the rows; a site has far fewer
+    missing paths than requests, unless a fuzzer hammers it, and then a sort-merge join is
+    the safe plan."""
+    unknown = unknown_paths(parsed_df).withColumn(_T + "unknown_path", F.lit(True))
+    if unknown.count() <= _BROADCAST_PATHS:
+        unknown = F.broadcast(unknown)
+    flag = (F.col("status") == 404) & (
+        F.col("path").isNull() | F.coalesce(F.col(_T + "unknown_path"), F.lit(False))
+    )
+    return (
+        rows.join(unknown, "path", "left")
+        .withColumn(_T + "unknown_404", flag)
+        .drop(_T + "unknown_path")
+    )
+
+
+def _client_user_agents(parsed_df: DataFrame) -> DataFrame:
+    """``client``, ``_bf_client_uas``: distinct user agents per client over all of
+    ``parsed_df``, attributed or not (a missing UA counts as one)."""
+    ua = F.coalesce(F.col("user_agent"), F.lit("-"))
+    return (
+        parsed_df.where(F.col("client").isNotNull())
+        .groupBy("client")
+        .agg(F.count_distinct(ua).alias(_T + "client_uas"))
+    )
+
+
+def session_features(
+    parsed_df: DataFrame, key: str, tz: str, gap_minutes: float | None = 30.0
+) -> DataFrame:
+    """One row per session: ``SESSION_COLUMNS``, then every name of ``FEATURE_NAMES`` as a
+    double, in that order.
+
+    ``parsed_df`` holds rows of ``log_parsing.PARSED_SCHEMA`` with ``enrichment`` columns
+    (``path_class`` is derived when absent; without ``is_declared_crawler`` no session is a
+    declared crawler). Rows without an entity are dropped: ``unattributed_rows`` counts them.
+    ``user_agent`` is the session's most frequent UA (ties: the smallest); ``declared_crawler``
+    (1.0/0.0) and ``crawler_name`` say whether that UA calls itself a crawler. They are weak
+    labels, to explain and evaluate, not features.
+    """
+    aggregates = _feature_aggregates()
+    if sorted([*aggregates, _JOINED, *_PER_ENTITY]) != sorted(FEATURE_NAMES):
+        raise RuntimeError("feature aggregates do not match feature_catalog.FEATURE_NAMES")
+    entities = attributed(with_entity(parsed_df, key))
+    rows = _request_fields(entities, tz, most_frequent_referrer_host(parsed_df))
+    rows = _with_unknown_404(rows, parsed_df)
+    sessions = with_sessions(rows, gap_minutes)
+    described = with_path_counts(with_agent_counts(with_minute_requests(sessions)))
+    # The most frequent user agent, ties to the smallest; rows without one never win.
+    agent = F.struct(
+        "user_agent",
+        F.coalesce("is_declared_crawler", F.lit(False)).alias("declared"),
+        "crawler_name",
+    )
+    rank = F.when(F.col("user_agent").isNotNull(), F.struct(-F.col("agent_requests"), "user_agent"))
+    per_session = described.groupBy("entity", "session").agg(
+        F.min("client").alias("client"),
+        F.min_by(agent, rank).alias(_T + "agent"),
+        F.min("ts").alias("session_start"),
+        F.max("ts").alias("session_end"),
+        F.sum(F.col("first_of_agent").cast("int")).alias(_T + "uas"),
+        *[expr.alias(name) for name, expr in aggregates.items()],
+    )
+    agent = F.col(_T + "agent")
+    by_entity = Window.partitionBy("entity")
+    client_uas = F.coalesce(F.col(_T + "client_uas"), F.col(_T + "uas"))
+    return (
+        per_session.join(_client_user_agents(parsed_df), "client", "left")
+        .withColumn(_JOINED, client_uas)
+        .withColumns(
+            {
+                "entity_sessions": F.count(F.lit(1)).over(by_entity),
+                "entity_requests": F.sum("requests").over(by_entity),
+            }
+        )
+        .select(
+            "entity",
+            "session",
+            "client",
+            agent["user_agent"].alias("user_agent"),
+            "session_start",
+            "session_end",
+            F.when(agent["declared"], 1.0).otherwise(0.0).alias("declared_crawler"),
+            agent["crawler_name"].alias("crawler_name"),
+            *[F.col(name).cast("double").alias(name) for name in FEATURE_NAMES],
+        )
+    )

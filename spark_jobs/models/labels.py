@@ -1,0 +1,159 @@
+"""Bot / not-bot labels for supervised training: from a label file, from self-declared crawlers,
+or both.
+
+Label files come from people or from published data sets, so they are read strictly: a key
+labelled both ways is an error (training on it would silently teach noise), a missing file is
+an error naming the path (a glob that matches nothing would otherwise train on weak labels
+alone). Labels are small next to the features, so they are broadcast into the join.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from spark_jobs.config.usecase import LabelSource, ModelConfig
+from spark_jobs.errors import StageFailed
+
+log = logging.getLogger("botwatch")
+
+LABEL = "label"
+
+
+def _path_matches(spark: Any, path: str) -> bool:
+    """True when ``path`` (a glob allowed) names at least one file or folder on its FileSystem."""
+    jvm = spark.sparkContext._jvm
+    hpath = jvm.org.apache.hadoop.fs.Path(path)
+    fs = hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    statuses = fs.globStatus(hpath)
+    return statuses is not None and len(statuses) > 0
+
+
+def _raw_labels(spark: Any, source: LabelSource, path: str) -> DataFrame:
+    """``key``, ``value`` strings as the file has them (trimmed)."""
+    if source.format == "whitespace":
+        lines = spark.read.text(path).select(F.trim("value").alias("line"))
+        fields = lines.where(F.col("line") != "").select(
+            "line", F.split("line", r"\s+").alias("fields")
+        )
+        bad = fields.where(F.size("fields") != 2).select("line").first()
+        if bad is not None:
+            raise ValueError(f"{path}: expected '<key> <label>' per line, got {bad['line']!r}")
+        return fields.select(F.col("fields")[0].alias("key"), F.col("fields")[1].alias("value"))
+    if source.format == "csv":
+        df = spark.read.option("header", True).csv(path)
+    else:
+        df = spark.read.parquet(path)
+    missing = [c for c in (source.key_column, source.label_column) if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path}: no column(s) {missing}; the file has {df.columns}")
+    return df.select(
+        F.trim(F.col(source.key_column).cast("string")).alias("key"),
+        F.trim(F.col(source.label_column).cast("string")).alias("value"),
+    )
+
+
+def _label_of(value: Column, source: LabelSource) -> Column:
+    """1.0 for a positive value, 0.0 for a negative one (any other value when negative is
+    None), null for values that are neither (those rows are dropped)."""
+    mapped = F.when(value.isin(*source.positive), F.lit(1.0))
+    if source.negative is None:
+        return mapped.when(value.isNotNull(), F.lit(0.0))
+    return mapped.when(value.isin(*source.negative), F.lit(0.0))
+
+
+def read_labels(spark: Any, source: LabelSource) -> DataFrame:
+    """``key string, label double``, one row per key, keys stripped of ``key_suffix_pattern``.
+
+    Raises FileNotFoundError when the path matches nothing, ValueError when a key ends up with
+    both labels (e.g. two suffixed keys of one session labelled differently).
+    """
+    path = source.resolved_path()
+    if not _path_matches(spark, path):
+        raise FileNotFoundError(f"label file not found: {path}")
+    if source.negative is not None:
+        both = sorted(set(source.positive) & set(source.negative))
+        if both:
+            raise ValueError(f"label value(s) {both} are both positive and negative")
+    key = F.col("key")
+    if source.key_suffix_pattern:
+        key = F.regexp_replace(key, source.key_suffix_pattern, "")
+    labelled = (
+        _raw_labels(spark, source, path)
+        .select(key.alias("key"), _label_of(F.col("value"), source).alias(LABEL))
+        .where(F.col("key").isNotNull() & (F.col("key") != "") & F.col(LABEL).isNotNull())
+    )
+    per_key = labelled.groupBy("key").agg(F.min(LABEL).alias("lo"), F.max(LABEL).alias("hi"))
+    conflicts = per_key.where(F.col("lo") != F.col("hi"))
+    example = conflicts.select("key").first()
+    if example is not None:
+        raise ValueError(
+            f"{path}: {conflicts.count()} key(s) labelled both bot and not bot after "
+            f"stripping {source.key_suffix_pattern!r}, e.g. {example['key']!r}"
+        )
+    return per_key.select("key", F.col("lo").cast("double").alias(LABEL))
+
+
+def with_labels(features_df: DataFrame, labels_df: DataFrame, match: str) -> DataFrame:
+    """Add ``label`` (double, null when unlabelled) by ``entity`` or ``session`` = key.
+
+    A ``label`` column already in ``features_df`` is replaced.
+    """
+    if match not in ("entity", "session"):
+        raise ValueError(f"match must be 'entity' or 'session', not {match!r}")
+    labels = labels_df.select(F.col("key").alias("_label_key"), F.col(LABEL).cast("double"))
+    joined = features_df.drop(LABEL).join(
+        F.broadcast(labels), F.col(match) == F.col("_label_key"), "left"
+    )
+    return joined.drop("_label_key")
+
+
+def with_weak_labels(df: DataFrame) -> DataFrame:
+    """Fill a null ``label`` (or add it) from ``declared_crawler``: a crawler that says what it is
+    is a bot, anyone else is taken as human. Labels already present win."""
+    weak = F.col("declared_crawler").cast("double")
+    label = F.coalesce(F.col(LABEL).cast("double"), weak) if LABEL in df.columns else weak
+    return df.withColumn(LABEL, label)
+
+
+def training_labels(
+    spark: Any, features_df: DataFrame, cfg: ModelConfig
+) -> tuple[DataFrame, dict[str, int]]:
+    """The labelled rows of ``features_df`` per the config, and counts for the model metadata:
+    ``positives``, ``negatives``, ``from_file``, ``weak`` (rows), ``file_keys`` (keys in the
+    label file) and ``file_keys_matched`` (of those, keys found in the features)."""
+    df = features_df.drop(LABEL)
+    summary = {"file_keys": 0, "file_keys_matched": 0}
+    if cfg.labels is not None:
+        labels = read_labels(spark, cfg.labels)
+        match = cfg.labels.match
+        keys = df.select(F.col(match).alias("key")).distinct()
+        summary["file_keys"] = labels.count()
+        summary["file_keys_matched"] = labels.join(keys, "key", "left_semi").count()
+        df = with_labels(df, labels, match)
+    df = df.withColumn(
+        "_from_file", F.col(LABEL).isNotNull() if LABEL in df.columns else F.lit(False)
+    )
+    if cfg.weak_labels:
+        df = with_weak_labels(df)
+    if LABEL not in df.columns:  # unreachable with a valid config; keeps the contract simple
+        raise StageFailed("no labels: the config has neither a label file nor weak_labels")
+    labelled = df.where(F.col(LABEL).isNotNull())
+    counts = labelled.agg(
+        F.count(F.when(F.col(LABEL) == 1.0, 1)).alias("positives"),
+        F.count(F.when(F.col(LABEL) == 0.0, 1)).alias("negatives"),
+        F.count(F.when(F.col("_from_file"), 1)).alias("from_file"),
+        F.count(F.when(~F.col("_from_file"), 1)).alias("weak"),
+    ).first()
+    summary.update({k: int(v) for k, v in counts.asDict().items()})
+    if cfg.labels is not None and summary["file_keys_matched"] == 0:
+        log.warning(
+            "none of the %s keys of %s matches a feature %s (check match / key_suffix_pattern)",
+            summary["file_keys"],
+            cfg.labels.path,
+            cfg.labels.match,
+        )
+    return labelled.drop("_from_file"), summary

@@ -1,0 +1,114 @@
+"""Gathers what the HTML run report shows, from the lake, and writes the report beside it.
+
+The counts come from the run records the earlier stages left (so the report shows what this
+run's pipeline really did), the score histogram from the scores partition (aggregated in Spark:
+a busy interval has hundreds of thousands of sessions), the trend from earlier alert records.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pyspark.sql import functions as F
+
+from spark_jobs.lake import layout, storage
+from spark_jobs.lake.runs import StageContext
+
+log = logging.getLogger("botwatch.report")
+
+REPORT_FILE = "report.html"
+
+
+def _record(spark: Any, ctx: StageContext, stage: str, key: str | None = None) -> dict:
+    path = ctx.run_record_path(stage)
+    if key is not None:
+        path = f"{ctx.dataset('runs')}/interval={key}/{stage}.json"
+    try:
+        return storage.read_json(spark, path) if storage.exists(spark, path) else {}
+    except ValueError:
+        log.warning("run record %s is not JSON; left out of the report", path)
+        return {}
+
+
+def score_histogram(scores: Any) -> list[int]:
+    """Sessions per 1-point score bin; a score of 100 falls in the last bin."""
+    counts = [0] * 100
+    binned = scores.select(F.least(F.floor("score"), F.lit(99)).cast("int").alias("bin"))
+    for row in binned.groupBy("bin").count().collect():
+        if row["bin"] is not None and 0 <= row["bin"] < 100:
+            counts[row["bin"]] += int(row["count"])
+    return counts
+
+
+def trend(spark: Any, ctx: StageContext, counts: dict[str, int], runs: int) -> list[dict]:
+    """Alerts per interval for the last ``runs`` intervals up to this one, oldest first."""
+    keys = storage.list_partitions(spark, ctx.lake_root, "runs", ctx.usecase.id)
+    earlier = [k for k in keys if k < ctx.key][-(runs - 1) :] if runs > 1 else []
+    points = []
+    for key in earlier:
+        record = _record(spark, ctx, "alert", key)
+        if record:
+            points.append(
+                {
+                    "interval_start": layout.iso_utc(layout.key_to_datetime(key)),
+                    "alerts": int(record.get("alerts", 0)),
+                    "suppressed": int(record.get("suppressed", 0)),
+                }
+            )
+    points.append(
+        {
+            "interval_start": layout.iso_utc(ctx.start),
+            "alerts": counts["alerts"],
+            "suppressed": counts["suppressed"],
+        }
+    )
+    return points
+
+
+def report_data(
+    spark: Any, ctx: StageContext, counts: dict[str, int], docs: list[dict], suppressed: list[dict]
+) -> dict[str, Any]:
+    usecase = ctx.usecase
+    ingest, score = _record(spark, ctx, "ingest"), _record(spark, ctx, "score")
+    scores = spark.read.parquet(ctx.path("scores"))
+    return {
+        "use_case": usecase.id,
+        "description": usecase.description,
+        "interval_start": layout.iso_utc(ctx.start),
+        "interval_end": layout.iso_utc(ctx.end),
+        "model_version": score.get("model_version"),
+        "threshold": float(usecase.threshold),
+        "counts": {
+            "read": ingest.get("read"),
+            "parsed": ingest.get("parsed"),
+            "quarantined": ingest.get("quarantined"),
+            "out_of_window": ingest.get("out_of_window"),
+            "sessions": score.get("sessions"),
+            "entities": score.get("entities"),
+            "candidates": counts["candidates"],
+            "alerts": counts["alerts"],
+            "suppressed": counts["suppressed"],
+        },
+        "score_histogram": score_histogram(scores),
+        "alerts": docs,
+        "suppressed": [
+            {"entity": r["entity"], "score": r["score"], "suppression": r["suppression"]}
+            for r in suppressed
+        ],
+        "trend": trend(spark, ctx, counts, usecase.alert.report.trend_runs),
+        "sinks": [{"name": s.sink_name, "type": s.type} for s in usecase.alert.sinks],
+        "outputs": {"alerts": ctx.path("alerts"), "outbox": ctx.path("outbox")},
+    }
+
+
+def write(
+    spark: Any, ctx: StageContext, counts: dict[str, int], docs: list[dict], suppressed: list[dict]
+) -> str:
+    """Render and store ``reports/use_case=X/interval=K/report.html``; return its path."""
+    from spark_jobs.reporting.html_report import render_report  # matplotlib: only when reporting
+
+    html = render_report(report_data(spark, ctx, counts, docs, suppressed))
+    path = f"{ctx.path('reports')}/{REPORT_FILE}"
+    storage.write_text(spark, path, html)
+    return path
