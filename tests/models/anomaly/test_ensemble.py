@@ -14,7 +14,8 @@ import pytest
 from spark_jobs.config.usecase import ModelConfig
 from spark_jobs.errors import StageFailed
 from spark_jobs.models import explain
-from spark_jobs.models.anomaly import ensemble, gmm
+from spark_jobs.models.anomaly import ensemble
+from spark_jobs.models.anomaly import gmm as gmm_member
 from spark_jobs.models.anomaly.sql import with_percentile
 from tests.support.paths import REPO
 
@@ -62,7 +63,7 @@ def _hand_terms(model, raw: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarra
     gmm = _member(model, "gmm").model
     log_parts, deviations = [], []
     for w, g in zip(gmm.weights, gmm.gaussians, strict=True):
-        mean, cov = g.mean.toArray(), g.cov.toArray() + gmm.REG_COVAR * np.eye(3)
+        mean, cov = g.mean.toArray(), g.cov.toArray() + gmm_member.REG_COVAR * np.eye(3)
         diff = z - mean
         quad = np.einsum("ij,ij->i", diff, np.linalg.solve(cov, diff.T).T)
         log_det = np.linalg.slogdet(cov)[1]
@@ -258,7 +259,7 @@ class _BrokenGaussianMixture:
 
 
 def test_a_failed_gmm_is_recorded_and_the_others_carry_on(spark, train_df, monkeypatch):
-    monkeypatch.setattr(gmm, "GaussianMixture", _BrokenGaussianMixture)
+    monkeypatch.setattr(gmm_member, "GaussianMixture", _BrokenGaussianMixture)
     fitted = ensemble.fit(train_df, FEATURES, ModelConfig(members=["gmm", "robust_z"]))
     assert fitted.params["members"] == ["robust_z"]
     assert "no non-zero singular values" in fitted.metrics["members"]["gmm"]["failed"]
