@@ -17,6 +17,7 @@ from pyspark.sql import functions as F
 
 from spark_jobs.features.behaviour import with_entity
 from spark_jobs.lake.layout import iso_utc
+from spark_jobs.reporting.text import fmt_num
 
 #: Schema of an alert record; the alerts Parquet partition is written with it so that the
 #: lake and the sinks hold the same thing.
@@ -164,11 +165,9 @@ def _finite(value: Any) -> float | None:
 
 
 def _num(value: float | None) -> str:
-    if value is None:
-        return "null"
-    if value == int(value) or abs(value) >= 1000:
-        return str(round(value))
-    return f"{value:.3g}"
+    """Formatted as the mail and Slack lines format it, so the reason quotes the same number
+    they show; "null" for a value the feature did not have (NaN and inf arrive as None)."""
+    return fmt_num(value, none="null")
 
 
 def reason(score: float, threshold: float, top_features: list[dict]) -> str:

@@ -13,17 +13,12 @@ import ipaddress
 from typing import Any
 
 from spark_jobs.alerting.lifecycle import SEVERITY_NUMBER
+from spark_jobs.reporting.text import cap
 
 #: Longest log-derived strings kept in a document (a hostile client can send megabytes).
 MAX_USER_AGENT = 1024
 MAX_SAMPLE = 1024
 MAX_ENTITY = 512
-
-
-def _cap(text: str | None, limit: int) -> str | None:
-    if text is None or len(text) <= limit:
-        return text
-    return text[: limit - 1] + "…"
 
 
 def _ip(text: str | None) -> str | None:
@@ -55,13 +50,13 @@ def to_document(record: dict[str, Any], rule_description: str = "") -> dict[str,
         },
         "rule": {
             "name": record["use_case"],
-            "description": _cap(rule_description, 500),
+            "description": cap(rule_description, 500),
             "ruleset": "botwatch",
         },
         "botwatch": {
             "alert_id": record["alert_id"],
             "use_case": record["use_case"],
-            "entity": _cap(record["entity"], MAX_ENTITY),
+            "entity": cap(record["entity"], MAX_ENTITY),
             "entity_key": record["entity_key"],
             "score": score,
             "threshold": record["threshold"],
@@ -72,23 +67,23 @@ def to_document(record: dict[str, Any], rule_description: str = "") -> dict[str,
             "sessions": record["sessions"],
             "interval": {"start": record["interval_start"], "end": record["interval_end"]},
             "session": {
-                "id": _cap(record["session"], MAX_ENTITY + 16),
+                "id": cap(record["session"], MAX_ENTITY + 16),
                 "start": record["session_start"],
                 "end": record["session_end"],
             },
             "declared_crawler": record["declared_crawler"],
             "crawler_name": record["crawler_name"],
             "top_features": record["top_features"],
-            "sample_requests": [_cap(s, MAX_SAMPLE) for s in record["sample_requests"]],
+            "sample_requests": [cap(s, MAX_SAMPLE) for s in record["sample_requests"]],
             "reason": record["reason"],
         },
     }
     client = record.get("client")
     if client:
-        source = {"address": _cap(client, MAX_ENTITY)}
+        source = {"address": cap(client, MAX_ENTITY)}
         if ip := _ip(client):
             source["ip"] = ip
         doc["source"] = source
     if record.get("user_agent"):
-        doc["user_agent"] = {"original": _cap(record["user_agent"], MAX_USER_AGENT)}
+        doc["user_agent"] = {"original": cap(record["user_agent"], MAX_USER_AGENT)}
     return doc

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from spark_jobs.config.usecase import QualityConfig, expectations_dir
+from spark_jobs.reporting.text import cap, squash
 
 #: How many offending values a failure line shows: enough to recognise the problem in a task
 #: log, short enough to stay one line.
@@ -139,8 +140,7 @@ def describe_failure(failure: dict) -> str:
 
 def _short(value: Any, limit: int = 120) -> str:
     """Offending values can be whole request lines; keep the summary one readable line."""
-    text = " ".join(repr(value).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return cap(squash(repr(value)), limit, ellipsis="...")
 
 
 def check_counts(record: dict, quality_cfg: QualityConfig) -> list[str]:

@@ -208,7 +208,7 @@ def test_hostile_log_content_stays_text(example: dict[str, Any]) -> None:
         assert raw not in markup
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in markup
     assert "&lt;img src=x onerror=alert(1)&gt;&lt;!channel&gt;" in markup
-    assert "\\n&quot;quoted&quot; &#x27;single&#x27;\\u202eevil" in markup
+    assert "\\n&#34;quoted&#34; &#39;single&#39;\\u202eevil" in markup  # markupsafe's entities
     assert doc.text["title"] == [title(example)]
 
 

@@ -14,15 +14,14 @@ from spark_jobs.alerting.sinks.es_sink import (
     alerts_index_template,
 )
 from spark_jobs.alerting.sinks.render import (
-    cap,
     escape_slack,
     html_body,
-    one_line,
     plain_text,
     slack_message,
     subject,
 )
 from spark_jobs.alerting.sinks.webhook_sink import WebhookSink
+from spark_jobs.reporting.text import cap, one_line
 
 __all__ = [
     "ALERTS_INDEX_TEMPLATE",

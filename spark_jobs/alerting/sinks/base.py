@@ -9,9 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
+
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+from spark_jobs.reporting.text import cap, squash
 
 #: Longest ``detail`` a sink writes: the ledger keeps it per alert and per attempt.
 DETAIL_LIMIT = 300
@@ -89,16 +99,13 @@ def unique_docs(docs: Sequence[dict]) -> list[dict]:
 
 def short_error(exc: BaseException, limit: int = 200) -> str:
     """``TypeName: message`` on one line, cut short: enough to triage from the ledger."""
-    text = " ".join(str(exc).split())
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
+    text = cap(squash(str(exc)), limit)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def cap_detail(detail: str) -> str:
     """Keep a ledger detail to one line of at most DETAIL_LIMIT characters."""
-    detail = " ".join(detail.split())
-    return detail if len(detail) <= DETAIL_LIMIT else detail[: DETAIL_LIMIT - 1] + "…"
+    return cap(squash(detail), DETAIL_LIMIT)
 
 
 def header_safe(value: str) -> str:
@@ -118,3 +125,59 @@ def ids_header(ids: Sequence[str], sep: str = ",") -> str:
         out.append(value)
         used += len(value) + len(sep)
     return sep.join(out)
+
+
+class Transient(Exception):
+    """An attempt failed in a way the next one may not (timeout, 5xx, 429, SMTP 4xx): retried.
+
+    ``retry_after`` is the receiver's own wait (a Retry-After header); it beats the backoff.
+    """
+
+    def __init__(self, detail: str, retry_after: float | None = None) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class Permanent(Exception):
+    """An attempt failed in a way no retry fixes (4xx, auth, bad certificate): given up at once."""
+
+
+def _backoff_unless_told(backoff: float) -> Callable[[RetryCallState], float]:
+    exponential = wait_exponential(multiplier=backoff, exp_base=2)
+
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        told = getattr(exc, "retry_after", None)
+        return told if told is not None else exponential(state)
+
+    return wait
+
+
+def with_retries(
+    attempt: Callable[[], str],
+    *,
+    retries: int,
+    backoff: float,
+    sleep: Callable[[float], None],
+    on_retry: Callable[[int, Exception, float], None],
+) -> tuple[str | Transient | Permanent, int]:
+    """Run ``attempt`` until it returns, raises Permanent, or has failed ``1 + retries`` times.
+
+    Returns what the last attempt gave (its detail, or the exception to report) and the number
+    of attempts: sinks turn both into a DeliveryResult instead of raising. Waits double from
+    ``backoff`` (or follow ``retry_after``); ``on_retry(attempt, error, seconds)`` runs before
+    each wait so the sink can log it.
+    """
+    retrying = Retrying(
+        stop=stop_after_attempt(1 + max(0, retries)),
+        wait=_backoff_unless_told(backoff),
+        retry=retry_if_exception_type(Transient),
+        sleep=sleep,
+        before_sleep=lambda s: on_retry(s.attempt_number, s.outcome.exception(), s.upcoming_sleep),
+        reraise=True,
+    )
+    try:
+        result: str | Transient | Permanent = retrying(attempt)
+    except (Transient, Permanent) as exc:
+        result = exc
+    return result, int(retrying.statistics.get("attempt_number", 1))

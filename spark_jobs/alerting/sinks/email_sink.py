@@ -19,6 +19,8 @@ from email.utils import formatdate
 
 from spark_jobs.alerting.sinks.base import (
     DeliveryResult,
+    Permanent,
+    Transient,
     alert_id,
     cap_detail,
     digest_key,
@@ -26,8 +28,10 @@ from spark_jobs.alerting.sinks.base import (
     ids_header,
     short_error,
     unique_docs,
+    with_retries,
 )
-from spark_jobs.alerting.sinks.render import html_body, one_line, plain_text, subject
+from spark_jobs.alerting.sinks.render import html_body, plain_text, subject
+from spark_jobs.reporting.text import one_line
 
 log = logging.getLogger(__name__)
 
@@ -37,37 +41,33 @@ log = logging.getLogger(__name__)
 _POLICY = email.policy.default.clone(max_line_length=998)
 
 
-class _Permanent(Exception):
-    """A failure retrying will not fix (5xx reply, bad certificate, unsupported extension)."""
-
-
-class _Transient(Exception):
-    """A failure worth retrying: connection refused or lost, timeout, 4xx reply."""
-
-
 def _smtp_reply(code: int, message: bytes | str) -> str:
     text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
     return f"SMTP {code}: {one_line(text, 200)}"
 
 
 def _classify(exc: BaseException) -> Exception:
-    """Transient (retry) or permanent (give up), with a short ledger detail."""
+    """Transient (retry) or permanent (give up), with a short ledger detail.
+
+    Connection trouble, timeouts and 4xx replies are transient; 5xx replies, a bad certificate
+    and a missing STARTTLS or AUTH are permanent.
+    """
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in exc.recipients.values()]
         text = "all recipients refused: " + ", ".join(
             f"{one_line(rcpt, 80)} ({code})" for rcpt, (code, _) in exc.recipients.items()
         )
-        return (_Transient if codes and all(400 <= c < 500 for c in codes) else _Permanent)(text)
+        return (Transient if codes and all(400 <= c < 500 for c in codes) else Permanent)(text)
     if isinstance(exc, smtplib.SMTPResponseException):
         text = _smtp_reply(exc.smtp_code, exc.smtp_error)
-        return (_Transient if 400 <= exc.smtp_code < 500 else _Permanent)(text)
+        return (Transient if 400 <= exc.smtp_code < 500 else Permanent)(text)
     if isinstance(exc, smtplib.SMTPServerDisconnected):
-        return _Transient(short_error(exc))
+        return Transient(short_error(exc))
     if isinstance(exc, _ssl.SSLCertVerificationError | smtplib.SMTPException):
-        return _Permanent(short_error(exc))  # bad certificate, no STARTTLS or AUTH offered
+        return Permanent(short_error(exc))  # bad certificate, no STARTTLS or AUTH offered
     if isinstance(exc, TimeoutError):
-        return _Transient("timeout: " + short_error(exc))
-    return _Transient(short_error(exc))
+        return Transient("timeout: " + short_error(exc))
+    return Transient(short_error(exc))
 
 
 class EmailSink:
@@ -88,7 +88,7 @@ class EmailSink:
     :param retries: further attempts after the first, on connection errors, disconnects and
         4xx (transient) replies; 5xx replies are permanent and not retried.
     :param backoff: first retry delay in seconds, doubled per retry.
-    :param sleep: how to wait between attempts; tests pass a recorder.
+    :param sleep: how tenacity waits between attempts; tests pass a recorder.
     """
 
     type = "email"
@@ -165,30 +165,26 @@ class EmailSink:
     def _deliver_one(self, docs: list[dict]) -> DeliveryResult:
         ids = tuple(alert_id(d) for d in docs)
         msg = self.build_message(docs)
-        attempts = 0
-        while True:
-            attempts += 1
-            try:
-                detail = self._send(msg)
-                return DeliveryResult(ids, True, attempts, detail)
-            except _Permanent as exc:
-                return self._failed(ids, attempts, str(exc))
-            except _Transient as exc:
-                detail = str(exc)
-            if attempts > self.retries:
-                return self._failed(ids, attempts, f"{detail} (after {attempts} attempts)")
-            delay = self.backoff * 2 ** (attempts - 1)
-            log.warning(
-                "email %s: attempt %d failed (%s); retrying in %.1fs",
-                self.name,
-                attempts,
-                detail,
-                delay,
-            )
-            self.sleep(delay)
+        outcome, attempts = with_retries(
+            lambda: self._send(msg),
+            retries=self.retries,
+            backoff=self.backoff,
+            sleep=self.sleep,
+            on_retry=self._log_retry,
+        )
+        if isinstance(outcome, str):
+            return DeliveryResult(ids, True, attempts, outcome)
+        if isinstance(outcome, Transient):
+            return self._failed(ids, attempts, f"{outcome} (after {attempts} attempts)")
+        return self._failed(ids, attempts, str(outcome))
+
+    def _log_retry(self, attempt: int, error: Exception, delay: float) -> None:
+        log.warning(
+            "email %s: attempt %d failed (%s); retrying in %.1fs", self.name, attempt, error, delay
+        )
 
     def _send(self, msg: EmailMessage) -> str:
-        """One SMTP session; raises _Transient or _Permanent, or says who got the mail."""
+        """One SMTP session; raises Transient or Permanent, or says who got the mail."""
         refused: dict | None = None
         try:
             context = _ssl.create_default_context()

@@ -9,13 +9,16 @@ whatever dynamic mapping guesses from the first document.
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import re
 from collections.abc import Sequence
+from importlib import resources
 from typing import Any
 
 from spark_jobs.alerting.sinks.base import DeliveryResult, alert_id, cap_detail, unique_docs
-from spark_jobs.alerting.sinks.render import cap
+from spark_jobs.reporting.text import cap
 
 log = logging.getLogger(__name__)
 
@@ -23,13 +26,14 @@ log = logging.getLogger(__name__)
 BULK_CHUNK = 500
 RETRY_ON_STATUS = (429, 502, 503, 504)
 
-_KEYWORD = {"type": "keyword", "ignore_above": 1024}
-_DATE = {"type": "date"}
-_TEXT = {"type": "match_only_text"}
+#: The composable index template for the default index, as Elasticsearch takes it: a data
+#: file, so it is reviewed (and can be put by hand with curl) as the JSON it is.
+_TEMPLATE_FILE = "es_index_template.json"
 
 
-def _obj(**props: Any) -> dict:
-    return {"properties": props}
+@functools.cache
+def _template_text() -> str:
+    return resources.files(__package__).joinpath(_TEMPLATE_FILE).read_text(encoding="utf-8")
 
 
 def alerts_index_template(index: str = "botwatch-alerts", priority: int = 200) -> dict:
@@ -37,69 +41,12 @@ def alerts_index_template(index: str = "botwatch-alerts", priority: int = 200) -
 
     ``dynamic: false`` keeps fields nobody mapped in ``_source`` without letting a stray value
     pick their type; ``source.ip`` ignores a malformed value rather than losing the alert.
+    Each call returns a fresh dict, so a caller may change it without changing the next one.
     """
-    span = _obj(start=_DATE, end=_DATE)
-    mappings = {
-        "dynamic": False,
-        "properties": {
-            "@timestamp": _DATE,
-            "message": _TEXT,
-            "event": _obj(
-                kind=_KEYWORD,
-                module=_KEYWORD,
-                dataset=_KEYWORD,
-                category=_KEYWORD,
-                type=_KEYWORD,
-                id=_KEYWORD,
-                start=_DATE,
-                end=_DATE,
-                severity={"type": "long"},
-                risk_score={"type": "float"},
-            ),
-            "rule": _obj(name=_KEYWORD, description=_KEYWORD, ruleset=_KEYWORD),
-            "source": _obj(ip={"type": "ip", "ignore_malformed": True}, address=_KEYWORD),
-            "user_agent": _obj(original={**_KEYWORD, "fields": {"text": _TEXT}}),
-            "botwatch": _obj(
-                alert_id=_KEYWORD,
-                use_case=_KEYWORD,
-                entity=_KEYWORD,
-                entity_key=_KEYWORD,
-                score={"type": "float"},
-                threshold={"type": "float"},
-                severity=_KEYWORD,
-                model_version=_KEYWORD,
-                model_kind=_KEYWORD,
-                requests={"type": "long"},
-                sessions={"type": "long"},
-                interval=span,
-                session=_obj(id=_KEYWORD, start=_DATE, end=_DATE),
-                declared_crawler={"type": "boolean"},
-                crawler_name=_KEYWORD,
-                top_features={
-                    "type": "nested",
-                    "properties": {
-                        "feature": _KEYWORD,
-                        "value": {"type": "double"},
-                        "population_median": {"type": "double"},
-                        "percentile": {"type": "float"},
-                        "share": {"type": "float"},
-                    },
-                },
-                sample_requests=_TEXT,
-                reason=_TEXT,
-            ),
-        },
-    }
-    return {
-        "index_patterns": [f"{index}*"],
-        "priority": priority,
-        "version": 1,
-        "_meta": {"managed_by": "botwatch", "description": "botwatch alerts (ECS)"},
-        "template": {
-            "settings": {"index": {"number_of_shards": 1, "auto_expand_replicas": "0-1"}},
-            "mappings": mappings,
-        },
-    }
+    template = json.loads(_template_text())
+    template["index_patterns"] = [f"{index}*"]
+    template["priority"] = priority
+    return template
 
 
 #: The template for the default index; ElasticsearchSink puts the one for its own index.

@@ -4,16 +4,18 @@ Everything an alert says about its entity came from a log line somebody else wro
 agent, the request lines, even the entity. So every such string is made one line (a newline in
 a user agent must not fake a line of the message or a mail header), cut to a length, then
 escaped for the target format: Slack mrkdwn (so ``<!channel>`` pings nobody and ``<http://x|y>``
-is no link) or HTML (so ``<script>`` is text).
+is no link), here in Python since mrkdwn is no HTML, or HTML (so ``<script>`` is text), by the
+autoescaping template ``templates/email.html.j2``.
 """
 
 from __future__ import annotations
 
-import html
-import math
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from spark_jobs.reporting.text import cap, fmt_num, one_line
 
 #: Block Kit limits: a section's text and a message's block count.
 SLACK_SECTION_LIMIT = 3000
@@ -23,31 +25,7 @@ MAX_SAMPLES = 3
 
 _SEVERITY_RANK = {"critical": 3, "high": 2, "medium": 1}
 _SEVERITY_EMOJI = {"critical": ":rotating_light:", "high": ":red_circle:", "medium": ":warning:"}
-_LINE_BREAKS = "\n\r\x0b\x0c\x85\u2028\u2029"
-_BIDI = "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-_CONTROLS = [*map(chr, range(32)), "\x7f", *map(chr, range(128, 160))]
-_ONE_LINE = str.maketrans(
-    {
-        **dict.fromkeys(_CONTROLS, " "),
-        **dict.fromkeys(_LINE_BREAKS, "⏎"),
-        **dict.fromkeys(_BIDI, ""),
-    }
-)
 _BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
-
-
-def cap(text: str, limit: int) -> str:
-    """``text`` cut to at most ``limit`` characters, ending in "…" when it was cut."""
-    if len(text) <= limit:
-        return text
-    return text[: limit - 1] + "…" if limit > 0 else ""
-
-
-def one_line(text: Any, limit: int = 500) -> str:
-    """``text`` on one visible line: line breaks become "⏎", other control characters a space
-    (bidi overrides vanish, so a name cannot be shown reversed), then capped to ``limit``."""
-    text = "" if text is None else str(text)
-    return cap(text.replace("\r\n", "\n").translate(_ONE_LINE), limit)
 
 
 def escape_slack(text: str) -> str:
@@ -59,17 +37,6 @@ def escape_slack(text: str) -> str:
     """
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _BROADCAST.sub("@\u2060\\1", text.replace("`", "ˋ"))
-
-
-def fmt_num(value: Any) -> str:
-    """A number as a person reads it: 1 not 1.0, 0.56, 99.6; anything else as one short line."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return one_line(value, 40)
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    return f"{value:.1f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
 def _bw(doc: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -179,44 +146,38 @@ def plain_text(docs: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(out)
 
 
-_CELL = "padding:4px 8px;border-bottom:1px solid #ddd;vertical-align:top;text-align:left"
+_COLOURS = {"critical": "#b00020", "high": "#d35400"}
+
+
+@functools.cache
+def _templates() -> Any:
+    """The e-mail templates, built on first use: webhooks import this module, mails are rarer."""
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("spark_jobs.alerting.sinks", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 def html_body(docs: Sequence[Mapping[str, Any]]) -> str:
     """The text/html part of a mail: inline CSS only, no scripts, no external resources, and
-    every value passed through ``html.escape`` so log content shows as text."""
-    esc = html.escape
-    title = esc(f"botwatch: {len(docs)} alert{'s' if len(docs) != 1 else ''} ({_use_cases(docs)})")
-    parts = [
-        '<!DOCTYPE html><html><head><meta charset="utf-8">',
-        f"<title>{title}</title></head>",
-        '<body style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#222">',
-        f'<h2 style="font-size:18px">{title}</h2>',
+    an autoescaping template so log content shows as text."""
+    alerts = [
+        {
+            "colour": _COLOURS.get(_severity(doc), "#8a6d00"),
+            "headline": _headline(doc),
+            "facts": _facts(doc),
+            "features": _feature_lines(doc),
+            "samples": _samples(doc),
+        }
+        for doc in docs
     ]
-    for doc in docs:
-        colour = {"critical": "#b00020", "high": "#d35400"}.get(_severity(doc), "#8a6d00")
-        parts.append(f'<h3 style="font-size:16px;color:{colour}">{esc(_headline(doc))}</h3>')
-        parts.append('<table style="border-collapse:collapse;margin-bottom:8px">')
-        for label, value in _facts(doc):
-            parts.append(
-                f'<tr><th style="{_CELL};white-space:nowrap">{esc(label)}</th>'
-                f'<td style="{_CELL};font-family:monospace">{esc(value)}</td></tr>'
-            )
-        parts.append("</table>")
-        features = _feature_lines(doc)
-        if features:
-            items = "".join(f"<li>{esc(line)}</li>" for line in features)
-            parts.append(f'<p style="margin:4px 0">Top features:</p><ul>{items}</ul>')
-        samples = _samples(doc)
-        if samples:
-            body = "\n".join(esc(line) for line in samples)
-            parts.append(
-                '<p style="margin:4px 0">Sample requests:</p><pre style="background:#f4f4f4;'
-                f'padding:6px;white-space:pre-wrap;word-break:break-all">{body}</pre>'
-            )
-        parts.append('<hr style="border:0;border-top:1px solid #ccc">')
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    title = f"botwatch: {len(docs)} alert{'s' if len(docs) != 1 else ''} ({_use_cases(docs)})"
+    return _templates().get_template("email.html.j2").render(title=title, alerts=alerts)
 
 
 def _fit(lines: Sequence[str], limit: int = SLACK_SECTION_LIMIT) -> str:

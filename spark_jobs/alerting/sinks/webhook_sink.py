@@ -11,6 +11,9 @@ With ``hmac_secret`` each request is signed; a receiver verifies it like this::
 
 Redirects are not followed: urllib would turn a redirected POST into a bodiless GET that
 "succeeds". A Slack hook URL is a secret, so only scheme://host ever reaches a log or a detail.
+Retries run through tenacity (``base.with_retries``) rather than urllib3's ``Retry``: each
+attempt is a new request, signed with a fresh timestamp, and a receiver's Retry-After is
+honoured only up to MAX_RETRY_AFTER.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from importlib import metadata
 
 from spark_jobs.alerting.sinks.base import (
     DeliveryResult,
+    Permanent,
+    Transient,
     alert_id,
     cap_detail,
     digest_key,
@@ -40,8 +45,10 @@ from spark_jobs.alerting.sinks.base import (
     ids_header,
     short_error,
     unique_docs,
+    with_retries,
 )
-from spark_jobs.alerting.sinks.render import one_line, slack_message
+from spark_jobs.alerting.sinks.render import slack_message
+from spark_jobs.reporting.text import one_line
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +88,16 @@ def _retry_after(value: str | None) -> float | None:
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
+class _Retryable(Transient):
+    """A failed request worth repeating; ``head`` says what failed (``HTTP 503``, ``timeout``),
+    ``tail`` what the receiver or socket said, which the final detail puts after the count."""
+
+    def __init__(self, head: str, tail: str = "", retry_after: float | None = None) -> None:
+        super().__init__(head, retry_after)
+        self.head = head
+        self.tail = tail
+
+
 class WebhookSink:
     """Deliver alerts by HTTP POST, one per alert or one digest, with retries and signing.
 
@@ -94,7 +111,7 @@ class WebhookSink:
     :param retries: further attempts after the first, on connection errors, timeouts, 5xx, 429.
     :param backoff: first retry delay in seconds, doubled per retry (a Retry-After wins).
     :param headers: extra request headers (e.g. a bearer token); ours take precedence.
-    :param sleep: how to wait between attempts; tests pass a recorder.
+    :param sleep: how tenacity waits between attempts; tests pass a recorder.
     """
 
     type = "webhook"
@@ -191,49 +208,73 @@ class WebhookSink:
     def _post(self, docs: list[dict], body: bytes) -> DeliveryResult:
         """One logical delivery: up to 1 + retries requests, then a single result."""
         ids = [alert_id(d) for d in docs]
-        attempts = 0
-        while True:
-            attempts += 1
-            wait: float | None = None
-            try:
-                with self._opener.open(self._request(body, ids), timeout=self.timeout) as resp:
-                    status = resp.status
-                    # The status is what counts: the receiver has the alert even if the
-                    # rest of its answer is slow or cut.
-                    with contextlib.suppress(OSError, http.client.HTTPException):
-                        resp.read(65536)
-                return DeliveryResult(tuple(ids), True, attempts, f"HTTP {status}")
-            except urllib.error.HTTPError as exc:
-                try:
-                    text = exc.read(4096).decode("utf-8", "replace")
-                except (OSError, http.client.HTTPException):
-                    text = ""
-                finally:
-                    exc.close()
-                head, tail = f"HTTP {exc.code}", one_line(self._redact(text), 200)
-                if not (exc.code == 429 or exc.code >= 500):
-                    return self._failed(ids, attempts, f"{head}: {tail}" if tail else head)
-                wait = _retry_after(exc.headers.get("Retry-After") if exc.headers else None)
-            except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
-                reason = getattr(exc, "reason", exc)
-                reason = reason if isinstance(reason, BaseException) else exc
-                text = self._redact(short_error(reason))
-                if isinstance(reason, ssl.SSLCertVerificationError):
-                    return self._failed(ids, attempts, text)  # retrying will not fix a cert
-                head, tail = ("timeout", text) if isinstance(reason, TimeoutError) else (text, "")
-            if attempts > self.retries:
-                detail = f"{head} after {attempts} attempt{'s' if attempts > 1 else ''}"
-                return self._failed(ids, attempts, f"{detail}: {tail}" if tail else detail)
-            delay = wait if wait is not None else self.backoff * 2 ** (attempts - 1)
-            log.warning(
-                "webhook %s (%s): attempt %d failed (%s); retrying in %.1fs",
-                self.name,
-                self._origin,
-                attempts,
-                head,
-                delay,
+        outcome, attempts = with_retries(
+            lambda: self._attempt(body, ids),
+            retries=self.retries,
+            backoff=self.backoff,
+            sleep=self.sleep,
+            on_retry=self._log_retry,
+        )
+        if isinstance(outcome, str):
+            return DeliveryResult(tuple(ids), True, attempts, outcome)
+        if isinstance(outcome, _Retryable):
+            detail = f"{outcome.head} after {attempts} attempt{'s' if attempts > 1 else ''}"
+            return self._failed(
+                ids, attempts, f"{detail}: {outcome.tail}" if outcome.tail else detail
             )
-            self.sleep(delay)
+        return self._failed(ids, attempts, str(outcome))
+
+    def _attempt(self, body: bytes, ids: list[str]) -> str:
+        """One request: the status line when the receiver took it, else raises _Retryable or
+        Permanent. The request is rebuilt each time so the signature's timestamp is fresh."""
+        try:
+            with self._opener.open(self._request(body, ids), timeout=self.timeout) as resp:
+                status = resp.status
+                # The status is what counts: the receiver has the alert even if the
+                # rest of its answer is slow or cut.
+                with contextlib.suppress(OSError, http.client.HTTPException):
+                    resp.read(65536)
+            return f"HTTP {status}"
+        except urllib.error.HTTPError as exc:
+            raise self._http_error(exc) from exc
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+            raise self._network_error(exc) from exc
+
+    def _http_error(self, exc: urllib.error.HTTPError) -> Exception:
+        """5xx and 429 are the receiver's trouble and worth a retry; other statuses (4xx, and
+        3xx since redirects are not followed) will not change by asking again."""
+        try:
+            text = exc.read(4096).decode("utf-8", "replace")
+        except (OSError, http.client.HTTPException):
+            text = ""
+        finally:
+            exc.close()
+        head, tail = f"HTTP {exc.code}", one_line(self._redact(text), 200)
+        if not (exc.code == 429 or exc.code >= 500):
+            return Permanent(f"{head}: {tail}" if tail else head)
+        wait = _retry_after(exc.headers.get("Retry-After") if exc.headers else None)
+        return _Retryable(head, tail, wait)
+
+    def _network_error(self, exc: BaseException) -> Exception:
+        reason = getattr(exc, "reason", exc)
+        reason = reason if isinstance(reason, BaseException) else exc
+        text = self._redact(short_error(reason))
+        if isinstance(reason, ssl.SSLCertVerificationError):
+            return Permanent(text)  # retrying will not fix a certificate
+        if isinstance(reason, TimeoutError):
+            return _Retryable("timeout", text)
+        return _Retryable(text)
+
+    def _log_retry(self, attempt: int, error: Exception, delay: float) -> None:
+        head = getattr(error, "head", error)
+        log.warning(
+            "webhook %s (%s): attempt %d failed (%s); retrying in %.1fs",
+            self.name,
+            self._origin,
+            attempt,
+            head,
+            delay,
+        )
 
     def _failed(self, ids: list[str], attempts: int, detail: str) -> DeliveryResult:
         detail = cap_detail(f"{detail} [{self._origin}]")
