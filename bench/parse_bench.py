@@ -10,8 +10,9 @@ Run by hand (never in tests), from the repository root::
 What runs (each a separate process tree, started the same way every round):
 
 * ``botwatch``: ``spark_jobs/ingest.py`` submitted exactly as the Airflow DAG submits it
-  (``plugins/botwatch_airflow/dag_factory.py``: ``spark-submit --master local[*]`` with the use
-  case's merged ``spark`` conf, ``--name``, the job's env) with ``bench/aircare_bench.yaml`` over
+  (the ``spark_jobs.stage.submit.StageSubmit`` the DAG factory builds its operators from, as
+  ``spark-submit --master local[*]`` with the use case's merged ``spark`` conf, ``--name``, the
+  job's env) with ``bench/aircare_bench.yaml`` over
   one interval covering every month; the run record ``ingest.json`` must count every line read.
 * ``spark-startup``: the same spark-submit of ``bench/spark_startup.py``, which only builds the
   session: the fixed cost of any stage, so the README can split JVM/Spark start from the job.
@@ -53,7 +54,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -304,11 +305,16 @@ class Context:
     spark_conf: dict[str, str]
     usecase_id: str
     env: dict[str, str] = field(default_factory=dict)
+    #: The DAG's submit of the ingest stage (``spark_jobs.stage.submit.StageSubmit``), with the
+    #: bench's ``--spark-conf``; None when no Spark tool runs.
+    submit: Any = None
 
 
 def spark_env(ctx: Context) -> dict[str, str]:
-    """The Airflow worker's env (Makefile) plus what dag_factory._job_env passes the submit."""
+    """The Airflow worker's env (Makefile) plus the job env of the DAG's submit spec."""
     env = dict(os.environ)
+    if ctx.submit is not None:
+        env.update(ctx.submit.env_vars)
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONPATH"] = os.pathsep.join(
         [str(REPO), str(REPO / "plugins"), *filter(None, [os.environ.get("PYTHONPATH")])]
@@ -324,15 +330,25 @@ def spark_env(ctx: Context) -> dict[str, str]:
 
 
 def spark_submit_argv(
-    ctx: Context, application: Path, lake: Path, extra_conf: dict[str, str] | None = None
+    ctx: Context,
+    lake: Path,
+    extra_conf: dict[str, str] | None = None,
+    application: Path | None = None,
 ) -> list[str]:
-    """What SparkSubmitHook builds from the DAG's operator: conf, name, app, interval args."""
-    argv = [str(VENV_BIN / "spark-submit"), "--master", "local[*]"]
-    for key, value in {**ctx.spark_conf, **(extra_conf or {})}.items():
-        argv += ["--conf", f"{key}={value}"]
-    argv += ["--name", f"botwatch-{ctx.usecase_id}-ingest", str(application)]
-    argv += ["--config", str(CONFIG), "--start", START, "--end", END, "--lake", str(lake)]
-    return argv
+    """What SparkSubmitHook builds from the DAG's operator of ingest (``StageSubmit.to_argv``).
+
+    :param lake: the lake of this run (each run writes its own).
+    :param extra_conf: Spark conf added to the use case's (``--profile``'s event log).
+    :param application: another file to submit instead of ``spark_jobs/ingest.py``.
+    """
+    submit = replace(
+        ctx.submit,
+        lake=str(lake),
+        conf={**ctx.submit.conf, **(extra_conf or {})},
+        application=str(application) if application else ctx.submit.application,
+    )
+    spark_submit = str(VENV_BIN / "spark-submit")
+    return submit.to_argv(master="local[*]", start=START, end=END, spark_submit=spark_submit)
 
 
 def run_dir(ctx: Context, tool: str) -> Path:
@@ -356,21 +372,20 @@ def profile_conf(ctx: Context, out: Path) -> dict[str, str]:
 
 def cmd_botwatch(ctx: Context) -> tuple[list[str], dict[str, str], Path]:
     out = run_dir(ctx, "botwatch")
-    app = REPO / "spark_jobs" / "ingest.py"
-    return spark_submit_argv(ctx, app, out / "lake", profile_conf(ctx, out)), ctx.env, out
+    return spark_submit_argv(ctx, out / "lake", profile_conf(ctx, out)), ctx.env, out
 
 
 def cmd_botwatch_head(ctx: Context) -> tuple[list[str], dict[str, str], Path]:
     """The same submit on the first lines only: the job's fixed cost beside its per-line cost."""
     out = run_dir(ctx, "botwatch-head")
     env = {**ctx.env, "BOTWATCH_BENCH_LOG": str(ctx.head)}
-    app = REPO / "spark_jobs" / "ingest.py"
-    return spark_submit_argv(ctx, app, out / "lake", profile_conf(ctx, out)), env, out
+    return spark_submit_argv(ctx, out / "lake", profile_conf(ctx, out)), env, out
 
 
 def cmd_spark_startup(ctx: Context) -> tuple[list[str], dict[str, str], Path]:
     out = run_dir(ctx, "spark-startup")
-    return spark_submit_argv(ctx, BENCH / "spark_startup.py", out / "lake"), ctx.env, out
+    argv = spark_submit_argv(ctx, out / "lake", application=BENCH / "spark_startup.py")
+    return argv, ctx.env, out
 
 
 def cmd_goaccess(ctx: Context) -> tuple[list[str], dict[str, str], Path]:
@@ -1015,9 +1030,11 @@ def main(argv: list[str] | None = None) -> int:
 
     spark_conf: dict[str, str] = {}
     usecase_id = "aircare_bench"
+    submit = None
     if {"botwatch", "spark-startup"} & set(args.tool_list):
         sys.path.insert(0, str(REPO))
-        from spark_jobs.config.usecase import load_usecase
+        from spark_jobs.config.loading import load_usecase
+        from spark_jobs.stage.submit import StageSubmit
 
         usecase = load_usecase(CONFIG)  # merged with bench/_defaults.yaml -> usecase_configs/
         spark_conf = dict(usecase.spark)
@@ -1027,6 +1044,7 @@ def main(argv: list[str] | None = None) -> int:
             if not sep:
                 sys.exit(f"parse_bench: --spark-conf {item!r} is not KEY=VALUE")
             spark_conf[key] = value
+        submit = replace(StageSubmit.for_stage("ingest", CONFIG, usecase), conf=spark_conf)
 
     ctx = Context(
         args=args,
@@ -1038,6 +1056,7 @@ def main(argv: list[str] | None = None) -> int:
         head=head,
         spark_conf=spark_conf,
         usecase_id=usecase_id,
+        submit=submit,
     )
     ctx.env = spark_env(ctx)
     machine = machine_info()
@@ -1051,10 +1070,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     log(f"tools {args.tool_list}, {args.runs} round(s), input {log_input}")
     if spark_conf:
-        log(
-            "spark-submit: "
-            + shlex.join(spark_submit_argv(ctx, REPO / "spark_jobs/ingest.py", Path("LAKE")))
-        )
+        log("spark-submit: " + shlex.join(spark_submit_argv(ctx, Path("LAKE"))))
 
     runs: list[Run] = []
     started = time.time()
@@ -1086,9 +1102,7 @@ def main(argv: list[str] | None = None) -> int:
         "code": {"before": code_before, "after": code_after},
         "profile": bool(args.profile),
         "spark_conf": spark_conf,
-        "spark_submit": shlex.join(
-            spark_submit_argv(ctx, REPO / "spark_jobs" / "ingest.py", workdir / "out/botwatch/lake")
-        )
+        "spark_submit": shlex.join(spark_submit_argv(ctx, workdir / "out/botwatch/lake"))
         if spark_conf
         else None,
         "summary": summary,

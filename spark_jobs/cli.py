@@ -14,7 +14,7 @@ import importlib
 import sys
 from pathlib import Path
 
-from spark_jobs.config.usecase import config_files, load_usecase
+from spark_jobs.config.loading import config_files, load_usecase
 from spark_jobs.errors import ConfigError
 from spark_jobs.stage import STAGES
 

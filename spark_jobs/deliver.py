@@ -12,7 +12,7 @@ import logging
 import sys
 
 from spark_jobs.alerting.delivery import check, deliver
-from spark_jobs.config.usecase import load_usecase
+from spark_jobs.config.loading import load_usecase
 from spark_jobs.errors import DeliveryFailed
 from spark_jobs.lake.layout import parse_instant
 from spark_jobs.stage.runner import setup_logging

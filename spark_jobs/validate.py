@@ -13,7 +13,6 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from spark_jobs.config.usecase import expectations_dir
 from spark_jobs.errors import StageFailed
 from spark_jobs.lake import storage
 from spark_jobs.lake.runs import StageContext
@@ -43,7 +42,7 @@ def body(spark: Any, ctx: StageContext) -> None:
     suites = {}
     for name in ctx.usecase.quality.suites:
         try:
-            outcome = run_suite(parsed, name, expectations_dir())
+            outcome = run_suite(parsed, name, ctx.usecase.expectations_dir())
         except (OSError, ValueError) as exc:  # missing or malformed suite file
             failures.append(f"{name}: suite could not be loaded: {exc}")
             continue

@@ -3,14 +3,18 @@ a light Python task that delivers the alerts the alert stage put in the outbox.
 
 The DAG files call this at every parse, so it must stay cheap: it reads YAML and builds operator
 objects, and never imports Spark or touches the network. Each stage is a separate spark-submit
-of a file in ``spark_jobs/`` so the same jobs run on local[*], standalone, YARN or Kubernetes by
-changing only the Airflow Spark connection.
+of an entrypoint of the installed ``spark_jobs`` package, described by
+``spark_jobs.stage.submit.StageSubmit`` (shared with the bench), so the same jobs run on
+local[*], standalone, YARN or Kubernetes by changing only the Airflow Spark connection.
+
+The DAG files pass the project folder they are deployed in as ``home``: the default config
+folder is ``<home>/usecase_configs`` and relative paths in the configs resolve against it
+(``$BOTWATCH_HOME`` and ``$BOTWATCH_CONFIG_DIR`` override; see ``spark_jobs.config.paths``).
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,39 +27,33 @@ from airflow.sdk import DAG
 from airflow.sdk.definitions.timetables.interval import CronDataIntervalTimetable
 
 from botwatch_airflow.deliver_task import run_delivery
-from spark_jobs.config.usecase import REPO_ROOT, UseCase, load_all
+from spark_jobs.config.loading import load_all
+from spark_jobs.config.paths import project_home
+from spark_jobs.config.usecase import AirflowConfig, UseCase
 from spark_jobs.errors import UseCaseConfigError
+from spark_jobs.stage import DELIVER_STAGE, SPARK_STAGES
+from spark_jobs.stage.submit import StageSubmit
 
-STAGES = ("ingest", "validate", "feature", "train", "score", "alert")
 #: Stages that read and extend state of earlier runs (the outbox, the delivery ledger): one
 #: instance at a time per DAG, even when a backfill runs several intervals at once.
-SERIAL_STAGES = ("alert", "deliver")
-JOBS_DIR = REPO_ROOT / "spark_jobs"
+SERIAL_STAGES = ("alert", DELIVER_STAGE)
+#: A failed quality gate is a verdict on the data, not a transient error: never retried.
+UNRETRIED_STAGES = ("validate",)
 
 #: Templated bounds of the run's data interval, passed to every job as --start/--end.
-INTERVAL_ARGS = [
-    "--start",
-    "{{ data_interval_start.isoformat() }}",
-    "--end",
-    "{{ data_interval_end.isoformat() }}",
-]
+INTERVAL_START = "{{ data_interval_start.isoformat() }}"
+INTERVAL_END = "{{ data_interval_end.isoformat() }}"
 
 
-def config_dir() -> Path:
-    """Where use cases live: $BOTWATCH_CONFIG_DIR, else the repository's usecase_configs/."""
-    return Path(os.environ.get("BOTWATCH_CONFIG_DIR") or REPO_ROOT / "usecase_configs")
+def config_dir(home: str | os.PathLike[str] | None = None) -> Path:
+    """Where use cases live: ``$BOTWATCH_CONFIG_DIR``, else ``<project home>/usecase_configs``.
 
-
-def _job_env() -> dict[str, str]:
-    """Environment for spark-submit: the Python that runs the jobs must have spark_jobs."""
-    env = {
-        "PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON", sys.executable),
-        "GX_ANALYTICS_ENABLED": "false",
-    }
-    for name in ("SPARK_LOCAL_IP", "JAVA_HOME", "BOTWATCH_LOGS", "BOTWATCH_EXPECTATIONS_DIR"):
-        if os.environ.get(name):
-            env[name] = os.environ[name]
-    return env
+    :param home: the project folder of the deployment (the DAG files pass theirs); the project
+        home is ``$BOTWATCH_HOME``, else this, else the current directory.
+    """
+    return Path(
+        os.environ.get("BOTWATCH_CONFIG_DIR") or project_home(home=home) / "usecase_configs"
+    )
 
 
 def _doc_md(path: Path, usecase: UseCase) -> str:
@@ -63,22 +61,14 @@ def _doc_md(path: Path, usecase: UseCase) -> str:
     return (
         f"### {usecase.id}\n\n{usecase.description}\n\n"
         f"Config file: `{path}` (merged with `_defaults.yaml`).\n\n"
-        f"Stages: {' → '.join(STAGES)} → deliver; each stage is a `spark-submit` of "
-        "`spark_jobs/<stage>.py` over this run's data interval; deliver sends the outbox.\n\n"
+        f"Stages: {' → '.join(SPARK_STAGES)} → {DELIVER_STAGE}; each stage is a `spark-submit` "
+        "of `spark_jobs/<stage>.py` over this run's data interval; deliver sends the outbox.\n\n"
         f"```yaml\n{merged}```\n"
     )
 
 
-def build_dag(path: Path, usecase: UseCase, *, auto_register: bool = True) -> DAG:
-    """The DAG of one validated use case.
-
-    ``auto_register=False`` builds it only to see whether it can be built: a DAG made inside a
-    DAG file is otherwise collected by Airflow from whichever file made it.
-    """
-    tz = pendulum.timezone(usecase.timezone)
-    start = pendulum.instance(usecase.start_date, tz=tz)
-    end = pendulum.instance(usecase.end_date, tz=tz) if usecase.end_date else None
-    af = usecase.airflow
+def _default_args(af: AirflowConfig) -> dict[str, Any]:
+    """Owner, retries and timeout of every task, from the use case's ``airflow:`` section."""
     default_args: dict[str, Any] = {
         "owner": af.owner,
         "retries": af.retries,
@@ -86,58 +76,92 @@ def build_dag(path: Path, usecase: UseCase, *, auto_register: bool = True) -> DA
     }
     if af.execution_timeout_minutes:
         default_args["execution_timeout"] = timedelta(minutes=af.execution_timeout_minutes)
-    common_args = ["--config", str(path), *INTERVAL_ARGS, "--lake", usecase.lake_root()]
+    return default_args
 
+
+def _spark_task(submit: StageSubmit, af: AirflowConfig) -> SparkSubmitOperator:
+    """The operator of one stage: the shared submit spec plus Airflow's own settings."""
+    stage = submit.stage
+    return SparkSubmitOperator(
+        task_id=stage,
+        application=submit.application,
+        application_args=submit.application_args(INTERVAL_START, INTERVAL_END),
+        conf=dict(submit.conf),
+        conn_id=af.conn_id,
+        py_files=submit.py_files,
+        name=submit.name,
+        env_vars=dict(submit.env_vars),
+        retries=0 if stage in UNRETRIED_STAGES else af.retries,
+        doc_md=f"`spark_jobs/{stage}.py` over the data interval of this run.",
+        max_active_tis_per_dag=1 if stage in SERIAL_STAGES else None,
+    )
+
+
+def _deliver_task(path: Path, usecase: UseCase) -> PythonOperator:
+    """The deliver task: plain Python in the worker, where Airflow's connections are."""
+    return PythonOperator(
+        task_id=DELIVER_STAGE,
+        python_callable=run_delivery,
+        op_kwargs={
+            "config_path": str(path),
+            "lake_root": usecase.lake_root(),
+            "home": str(usecase.home),
+        },
+        retries=usecase.airflow.retries,
+        max_active_tis_per_dag=1,
+        doc_md="Sends the outbox's undelivered alerts to the configured sinks "
+        "(`spark_jobs/alerting/delivery.py`); secrets come from Airflow connections.",
+    )
+
+
+def build_dag(path: Path, usecase: UseCase, *, auto_register: bool = True) -> DAG:
+    """The DAG of one validated use case.
+
+    :param path: the use-case file; every job loads it again (``--config``).
+    :param usecase: ``path`` loaded (``load_usecase``), which fixed its project home.
+    :param auto_register: False builds the DAG only to see whether it can be built: a DAG
+        made inside a DAG file is otherwise collected by Airflow from whichever file made it.
+    """
+    tz = pendulum.timezone(usecase.timezone)
+    af = usecase.airflow
     with DAG(
         dag_id=usecase.id,
         description=usecase.description[:200],
         doc_md=_doc_md(path, usecase),
         schedule=CronDataIntervalTimetable(usecase.schedule, timezone=tz),
-        start_date=start,
-        end_date=end,
+        start_date=pendulum.instance(usecase.start_date, tz=tz),
+        end_date=pendulum.instance(usecase.end_date, tz=tz) if usecase.end_date else None,
         catchup=usecase.catchup,
         max_active_runs=af.max_active_runs,
-        default_args=default_args,
+        default_args=_default_args(af),
         tags=["botwatch", *usecase.tags],
         auto_register=auto_register,
     ) as dag:
+        lake = usecase.lake_root()
         previous = None
-        for stage in STAGES:
-            task = SparkSubmitOperator(
-                task_id=stage,
-                application=str(JOBS_DIR / f"{stage}.py"),
-                application_args=list(common_args),
-                conf=dict(usecase.spark),
-                conn_id=af.conn_id,
-                py_files=af.py_files,
-                name=f"botwatch-{usecase.id}-{stage}",
-                env_vars=_job_env(),
-                # A failed quality gate is a verdict on the data, not a transient error.
-                retries=0 if stage == "validate" else af.retries,
-                doc_md=f"`spark_jobs/{stage}.py` over the data interval of this run.",
-                max_active_tis_per_dag=1 if stage in SERIAL_STAGES else None,
-            )
+        for stage in SPARK_STAGES:
+            task = _spark_task(StageSubmit.for_stage(stage, path, usecase, lake), af)
             if previous is not None:
                 previous >> task
             previous = task
-        deliver = PythonOperator(
-            task_id="deliver",
-            python_callable=run_delivery,
-            op_kwargs={"config_path": str(path), "lake_root": usecase.lake_root()},
-            retries=af.retries,
-            max_active_tis_per_dag=1,
-            doc_md="Sends the outbox's undelivered alerts to the configured sinks "
-            "(`spark_jobs/alerting/delivery.py`); secrets come from Airflow connections.",
-        )
-        previous >> deliver
+        previous >> _deliver_task(path, usecase)
     return dag
 
 
 def build_all(
-    folder: Path | None = None, *, auto_register: bool = True
+    folder: Path | None = None,
+    *,
+    home: str | os.PathLike[str] | None = None,
+    auto_register: bool = True,
 ) -> tuple[dict[str, DAG], list[str]]:
-    """Every valid use case's DAG, and one line (file: key: reason) per config that failed."""
-    good, errors = load_all(folder or config_dir())
+    """Every valid use case's DAG, and one line (file: key: reason) per config that failed.
+
+    :param folder: the config folder; None: ``config_dir(home)``.
+    :param home: the project home of the configs unless ``$BOTWATCH_HOME`` is set; None: each
+        file's own (``spark_jobs.config.paths.project_home``).
+    :param auto_register: see ``build_dag``.
+    """
+    good, errors = load_all(folder or config_dir(home), home=home)
     dags: dict[str, DAG] = {}
     for path, usecase in good:
         try:
@@ -147,8 +171,15 @@ def build_all(
     return dags, errors
 
 
-def raise_config_errors(folder: Path | None = None) -> None:
-    _, errors = build_all(folder, auto_register=False)
+def raise_config_errors(
+    folder: Path | None = None, *, home: str | os.PathLike[str] | None = None
+) -> None:
+    """Fail (the DAG file's import) with one line per invalid config, if there is any.
+
+    :param folder: as for ``build_all``.
+    :param home: as for ``build_all``.
+    """
+    _, errors = build_all(folder, home=home, auto_register=False)
     if errors:
         raise UseCaseConfigError(
             f"{len(errors)} invalid use-case config(s); their DAGs are not loaded:\n"

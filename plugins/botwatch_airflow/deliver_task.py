@@ -33,19 +33,23 @@ def airflow_connection(conn_id: str) -> Any:
     )
 
 
-def run_delivery(config_path: str, lake_root: str, **context: Any) -> dict[str, Any]:
+def run_delivery(
+    config_path: str, lake_root: str, home: str | None = None, **context: Any
+) -> dict[str, Any]:
     """Deliver the outbox of the run's data interval (and earlier undelivered alerts).
 
     :param config_path: the use-case YAML the DAG was built from.
     :param lake_root: the lake the alert stage wrote to.
+    :param home: the project home the DAG loaded the config with, so that the worker resolves
+        its relative paths the same way (None: found as ``load_usecase`` does).
     :param context: the Airflow task context (``data_interval_start``/``_end`` are used).
     :return: the delivery summary (also written as ``runs/.../deliver.json``; pushed to XCom).
     """
     from spark_jobs.alerting.delivery import check, deliver
-    from spark_jobs.config.usecase import load_usecase
+    from spark_jobs.config.loading import load_usecase
     from spark_jobs.lake.layout import parse_instant
 
-    usecase = load_usecase(config_path)
+    usecase = load_usecase(config_path, home=home)
     start = parse_instant(context["data_interval_start"].isoformat())
     end = parse_instant(context["data_interval_end"].isoformat())
     summary = deliver(usecase, start, end, lake_root, resolve=airflow_connection)

@@ -22,7 +22,8 @@ from croniter import croniter
 
 from botwatch_airflow.dag_factory import config_dir
 from spark_jobs.alerting import outbox
-from spark_jobs.config.usecase import UseCase, load_all
+from spark_jobs.config.loading import load_all
+from spark_jobs.config.usecase import UseCase
 from spark_jobs.lake import layout
 
 _CLF_TIME = re.compile(rb"\[(\d{2}/\w{3}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4})\]")

@@ -1,6 +1,6 @@
 """The ``alert:`` block of a use case: who is alerted, who is not (and why), and where alerts go.
 
-Kept apart from ``usecase_schema`` because sinks carry their own vocabulary. Secrets never live
+Kept apart from ``usecase`` because sinks carry their own vocabulary. Secrets never live
 in the YAML: a sink names an Airflow connection (``conn_id``) or an environment variable
 (``*_env``), resolved only when the deliver step runs, so a config can be committed and a DAG
 parsed on a machine that holds no secrets.
@@ -12,16 +12,18 @@ import ipaddress
 import os
 import re
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from spark_jobs.config.base import Strict
+
+#: What a webhook sink posts: the alert documents, or Slack Block Kit messages.
+WebhookFormat = Literal["json", "slack"]
+WEBHOOK_FORMATS: tuple[WebhookFormat, ...] = get_args(WebhookFormat)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class AllowlistEntry(_Strict):
+class AllowlistEntry(Strict):
     """Traffic that is known and wanted (monitoring, partners, the office NAT).
 
     Its alerts are still computed and recorded as suppressed with this reason, so an allowlist
@@ -66,7 +68,7 @@ class AllowlistEntry(_Strict):
         return self
 
 
-class SeverityConfig(_Strict):
+class SeverityConfig(Strict):
     """Score cut-offs for the severity label; below ``high`` an alert is ``medium``."""
 
     high: float = Field(98.0, ge=0, le=100)
@@ -79,7 +81,7 @@ class SeverityConfig(_Strict):
         return self
 
 
-class _SinkBase(_Strict):
+class _SinkBase(Strict):
     name: str | None = Field(
         None,
         pattern=r"^[a-z][a-z0-9_-]{0,40}$",
@@ -118,7 +120,7 @@ class WebhookSinkConfig(_Retrying):
     """HTTP POST of JSON: generic (the alert document) or Slack incoming-webhook blocks."""
 
     type: Literal["webhook"] = "webhook"
-    format: Literal["json", "slack"] = "json"
+    format: WebhookFormat = "json"
     url: str | None = Field(None, description="A URL that is no secret (an internal receiver).")
     url_env: str | None = Field(None, description="Environment variable holding the URL.")
     conn_id: str | None = Field(
@@ -195,12 +197,12 @@ SinkConfig = Annotated[
 ]
 
 
-class ReportConfig(_Strict):
+class ReportConfig(Strict):
     enabled: bool = Field(True, description="Write an HTML report per run into the lake.")
     trend_runs: int = Field(30, ge=1, le=1000, description="Earlier runs shown in the trend.")
 
 
-class AlertConfig(_Strict):
+class AlertConfig(Strict):
     min_requests: int = Field(
         5,
         ge=1,

@@ -1,43 +1,38 @@
 """The one typed schema for use-case YAML, shared by the DAG factory and the Spark jobs.
 
-Both sides import this module, so it must stay light: pydantic and PyYAML only (no Spark, no
-Airflow). Unknown keys are rejected everywhere so that a typo in a config is an error naming the
-file and key, not a silently ignored setting.
+Both sides import this package, so it must stay light: pydantic and PyYAML only (no Spark, no
+Airflow). The sections with their own vocabulary live beside it (``source``, ``model``,
+``alerts``); reading files is ``loading``, paths and the project home are ``paths``.
 """
 
 from __future__ import annotations
 
-import os
-import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal, get_args
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from spark_jobs.config import paths
 from spark_jobs.config.alerts import AlertConfig
+from spark_jobs.config.base import ProjectBound, Strict, context_home
+from spark_jobs.config.model import ModelConfig
 from spark_jobs.config.source import SourceConfig, known_zone
-from spark_jobs.errors import ConfigError
 from spark_jobs.features.catalog import FEATURE_NAMES
 
-#: Where the repository lives; relative paths in configs are resolved against it.
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULTS_FILE = "_defaults.yaml"
-
-#: Feature names the feature stage knows (defined in ``feature_catalog``, which has no Spark
+#: Feature names the feature stage knows (defined in ``features.catalog``, which has no Spark
 #: import, so configs are validated at DAG-parse time).
 KNOWN_FEATURES = FEATURE_NAMES
 
+#: Who a scored row belongs to (see ``features.sessions.entity_column``).
+EntityKey = Literal["client", "client_user_agent", "session_id"]
+ENTITY_KEYS: tuple[EntityKey, ...] = get_args(EntityKey)
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
-
-class EntityConfig(_Strict):
+class EntityConfig(Strict):
     """Who a scored row belongs to, and how their requests are cut into sessions."""
 
-    key: Literal["client", "client_user_agent", "session_id"] = Field(
+    key: EntityKey = Field(
         "client",
         description="client: the address/host; client_user_agent: address and User-Agent "
         "(separates NAT'd users); session_id: the session id the log carries (%{NAME}C / "
@@ -51,99 +46,7 @@ class EntityConfig(_Strict):
     )
 
 
-MODEL_MEMBERS = ("kmeans", "bisecting_kmeans", "gmm", "robust_z")
-ALGORITHMS = ("gbt", "random_forest", "logistic_regression")
-
-
-class LabelSource(_Strict):
-    """A file that says which entities or sessions are bots, for supervised training."""
-
-    path: str = Field(description="CSV, Parquet or whitespace-separated text; globs allowed.")
-    format: Literal["csv", "parquet", "whitespace"] = Field(
-        "csv", description="whitespace: two columns '<key> <label>' per line, no header."
-    )
-    key_column: str = Field("key", description="Column naming the entity or session (csv/parquet).")
-    label_column: str = Field("label", description="Column holding the label (csv/parquet).")
-    match: Literal["entity", "session"] = Field(
-        "entity",
-        description="entity: keys are entities (client, session id...), every session of a "
-        "labelled entity gets its label; session: keys are the features' session column.",
-    )
-    key_suffix_pattern: str | None = Field(
-        None,
-        description="Regex removed from the end of each key before matching, e.g. '_[0-9]+$'.",
-    )
-    positive: list[str] = Field(
-        default_factory=lambda: ["bot"], min_length=1, description="Label values that mean bot."
-    )
-    negative: list[str] | None = Field(
-        None, description="Label values that mean not a bot; null: every other value."
-    )
-
-    @field_validator("key_suffix_pattern")
-    @classmethod
-    def _compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a valid regex: {exc}") from None
-        return value
-
-    def resolved_path(self) -> str:
-        return resolve_path(self.path)
-
-
-class ModelConfig(_Strict):
-    """Unsupervised: an ensemble of anomaly scorers. Supervised: a classifier from labels."""
-
-    kind: Literal["unsupervised", "supervised"] = "unsupervised"
-    members: list[Literal["kmeans", "bisecting_kmeans", "gmm", "robust_z"]] = Field(
-        default_factory=lambda: list(MODEL_MEMBERS),
-        min_length=1,
-        description="Unsupervised scorers averaged into the ensemble score.",
-    )
-    k: int = Field(
-        8, ge=2, le=200, description="Clusters of kmeans / bisecting_kmeans / gmm (at least 2)."
-    )
-    algorithm: Literal["gbt", "random_forest", "logistic_regression"] = Field(
-        "gbt", description="Supervised classifier."
-    )
-    labels: LabelSource | None = Field(None, description="Label file (supervised).")
-    weak_labels: bool = Field(
-        False,
-        description="Supervised: sessions whose User-Agent is a self-declared crawler count as "
-        "bots, the rest as not (combined with labels when both are given: the file wins).",
-    )
-    max_iter: int = Field(30, ge=1, le=1000)
-    seed: int = 42
-    training_window_days: int = Field(
-        7,
-        ge=1,
-        le=366,
-        description="Trailing days of features (ending at the interval's end) to fit on.",
-    )
-    retrain_every_days: float = Field(
-        1,
-        ge=0,
-        description="Train skips when the champion is younger than this (0: retrain every run).",
-    )
-
-    @field_validator("members")
-    @classmethod
-    def _distinct_members(cls, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise ValueError("members are listed more than once")
-        return value
-
-    @model_validator(mode="after")
-    def _supervised_has_labels(self) -> ModelConfig:
-        if self.kind == "supervised" and self.labels is None and not self.weak_labels:
-            raise ValueError("a supervised model needs labels (a label file) or weak_labels: true")
-        return self
-
-
-class QualityConfig(_Strict):
+class QualityConfig(Strict):
     suites: list[str] = Field(
         default_factory=lambda: ["parsed_logs", "enriched_logs", "client_entity"],
         description="Great Expectations suite names, each a JSON file in expectations/. "
@@ -159,23 +62,25 @@ class QualityConfig(_Strict):
 
     @field_validator("suites")
     @classmethod
-    def _suites_exist(cls, value: list[str]) -> list[str]:
+    def _suites_exist(cls, value: list[str], info: ValidationInfo) -> list[str]:
         """Catch a misspelt suite when the DAG is parsed, not when validate runs."""
-        folder = expectations_dir()
-        if folder.is_dir():  # a cluster driver may run without the repo's folder
+        folder = paths.expectations_dir(context_home(info))
+        if folder.is_dir():  # a cluster driver may run without the project's folder
             missing = [name for name in value if not (folder / f"{name}.json").is_file()]
             if missing:
                 raise ValueError(f"no suite file {folder}/<name>.json for {missing}")
         return value
 
 
-class StorageConfig(_Strict):
+class StorageConfig(Strict):
     root: str | None = Field(
-        None, description="Lake root (local path or Hadoop URI). Default: $BOTWATCH_LAKE or ./lake."
+        None,
+        description="Lake root (local path or Hadoop URI). Default: $BOTWATCH_LAKE or "
+        "<project home>/lake.",
     )
 
 
-class AirflowConfig(_Strict):
+class AirflowConfig(Strict):
     """How the DAG runs its Spark jobs; the Spark side never reads this."""
 
     conn_id: str = Field(
@@ -195,7 +100,13 @@ class AirflowConfig(_Strict):
     execution_timeout_minutes: float | None = Field(None, gt=0)
 
 
-class UseCase(_Strict):
+class UseCase(ProjectBound):
+    """One use case: its schedule, its logs, how they are scored and where alerts go.
+
+    Relative paths resolve against ``home``, the project home ``load_usecase`` found for the
+    file (see ``spark_jobs.config.paths``).
+    """
+
     id: str = Field(pattern=r"^[a-z][a-z0-9_]{1,62}$")
     description: str = Field(min_length=1)
     schedule: str = "0 0 * * *"
@@ -257,156 +168,26 @@ class UseCase(_Strict):
             raise ValueError("end_date must be after start_date")
         return self
 
+    def resolve(self, path: str) -> str:
+        """A path of this use case: env references expanded, relative to the project home."""
+        return paths.resolve_path(path, self.home)
+
     def lake_root(self) -> str:
-        root = self.storage.root or os.environ.get("BOTWATCH_LAKE") or str(REPO_ROOT / "lake")
-        return resolve_path(root)
+        return paths.lake_root(self.storage.root, self.home)
+
+    def expectations_dir(self) -> Path:
+        """The folder of the quality suites (``$BOTWATCH_EXPECTATIONS_DIR`` wins)."""
+        return paths.expectations_dir(self.home)
 
     def source_glob(self, start: datetime, end: datetime) -> str:
         """The source glob for one data interval, with env references and dates filled in."""
-        return self._fill_bounds(expand_env(self.source.path), start, end)
-
-    @staticmethod
-    def _fill_bounds(path: str, start: datetime, end: datetime) -> str:
-        bounds = {"start": start, "end": end}
-        filled = _DATE_REF.sub(lambda m: bounds[m.group("which")].strftime(m.group("fmt")), path)
-        return resolve_path(filled)
+        return self.resolve(paths.fill_bounds(paths.expand_env(self.source.path), start, end))
 
     def source_globs(self, start: datetime, end: datetime) -> list[str]:
         """One glob per hour / day the interval covers when the path uses {hour:}/{day:}."""
-        path = expand_env(self.source.path)
-        steps = {m.group("unit") for m in _EACH_REF.finditer(path)}
-        if not steps:
-            return [self.source_glob(start, end)]
-        step = timedelta(hours=1) if "hour" in steps else timedelta(days=1)
-        moment = start.replace(minute=0, second=0, microsecond=0)
-        if step == timedelta(days=1):
-            moment = moment.replace(hour=0)
-        globs: list[str] = []
-        while moment < end:
-            filled = _EACH_REF.sub(lambda m, t=moment: t.strftime(m.group("fmt")), path)
-            glob = self._fill_bounds(filled, start, end)
-            if glob not in globs:
-                globs.append(glob)
-            moment += step
-        return globs
+        each = paths.interval_paths(paths.expand_env(self.source.path), start, end)
+        return [self.resolve(path) for path in each]
 
     def source_glob_all(self) -> str:
         """The source glob for every interval at once (date placeholders become ``*``)."""
-        path = _EACH_REF.sub("*", expand_env(self.source.path))
-        return resolve_path(_DATE_REF.sub("*", path))
-
-
-def expectations_dir() -> Path:
-    """Where Great Expectations suites live; the env override lets a deployment ship its own."""
-    return Path(os.environ.get("BOTWATCH_EXPECTATIONS_DIR") or REPO_ROOT / "expectations")
-
-
-#: ``{start:%Y-%m-%d}`` placeholders; other braces (Hadoop ``{a,b}`` globs) are left alone.
-_DATE_REF = re.compile(r"\{(?P<which>start|end):(?P<fmt>[^}]*)\}")
-_EACH_REF = re.compile(r"\{(?P<unit>hour|day):(?P<fmt>[^}]*)\}")
-_ENV_REF = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
-
-
-def expand_env(text: str) -> str:
-    """Expand ``${VAR}`` and ``${VAR:-default}``; an unset VAR without default is an error."""
-
-    def _sub(match: re.Match[str]) -> str:
-        name, default = match.group("name"), match.group("default")
-        value = os.environ.get(name)
-        if value:
-            return value
-        if default is not None:
-            return default
-        raise ValueError(f"environment variable {name} is not set and has no default")
-
-    return _ENV_REF.sub(_sub, text)
-
-
-def resolve_path(path: str) -> str:
-    """Expand env references; make plain relative paths relative to the repository root."""
-    path = expand_env(path)
-    if "://" in path or os.path.isabs(path):
-        return path
-    return str(REPO_ROOT / path)
-
-
-def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}:" if mark is not None else ""
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{path}:{where} invalid YAML: {reason}") from exc
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: top level must be a mapping, got {type(data).__name__}")
-    return data
-
-
-def merged_config_dict(path: Path) -> dict[str, Any]:
-    """The config as the jobs see it: ``_defaults.yaml`` of the same folder merged under it."""
-    path = Path(path)
-    defaults_path = path.parent / DEFAULTS_FILE
-    defaults = _read_yaml(defaults_path) if defaults_path.exists() else {}
-    return _deep_merge(defaults, _read_yaml(path))
-
-
-def _format_error(path: Path, exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        reason = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            reason = "unknown key"
-        elif err["type"] == "missing":
-            reason = "required key is missing"
-        parts.append(f"{key}: {reason}")
-    return f"{path}: " + "; ".join(parts)
-
-
-def load_usecase(path: str | os.PathLike[str]) -> UseCase:
-    """Read and validate one use-case file; raise ConfigError with file, key and reason."""
-    path = Path(path)
-    try:
-        usecase = UseCase.model_validate(merged_config_dict(path))
-    except ValidationError as exc:
-        raise ConfigError(_format_error(path, exc)) from None
-    return usecase
-
-
-def config_files(config_dir: str | os.PathLike[str]) -> list[Path]:
-    """Use-case files of a folder: every *.yaml / *.yml except files starting with '_'."""
-    folder = Path(config_dir)
-    files = [*folder.glob("*.yaml"), *folder.glob("*.yml")]
-    return sorted(p for p in files if not p.name.startswith(("_", ".")))
-
-
-def load_all(config_dir: str | os.PathLike[str]) -> tuple[list[tuple[Path, UseCase]], list[str]]:
-    """All use cases of a folder: the valid ones, and one error line per invalid file."""
-    good: list[tuple[Path, UseCase]] = []
-    errors: list[str] = []
-    seen: dict[str, Path] = {}
-    for path in config_files(config_dir):
-        try:
-            usecase = load_usecase(path)
-        except ConfigError as exc:
-            errors.append(str(exc))
-            continue
-        if usecase.id in seen:
-            errors.append(f"{path}: id: {usecase.id!r} is already used by {seen[usecase.id]}")
-            continue
-        seen[usecase.id] = path
-        good.append((path, usecase))
-    return good, errors
+        return self.resolve(paths.any_interval(paths.expand_env(self.source.path)))

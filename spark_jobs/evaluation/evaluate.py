@@ -23,7 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from spark_jobs.config.usecase import ALGORITHMS, ModelConfig, UseCase, load_usecase
+from spark_jobs.config.loading import load_usecase
+from spark_jobs.config.model import ALGORITHMS, ModelConfig
+from spark_jobs.config.usecase import UseCase
 from spark_jobs.errors import ConfigError
 from spark_jobs.evaluation.metrics import DEFAULT_MAX_FPRS
 
@@ -123,7 +125,6 @@ def load_sessions(spark, usecase: UseCase, logs: str | None, cache: str | None, 
     """Session features of every log line the config reads, and the pipeline's counts."""
     from pyspark.sql import functions as F
 
-    from spark_jobs.config.usecase import resolve_path
     from spark_jobs.features.behaviour import session_features
     from spark_jobs.features.enrichment import enrich
     from spark_jobs.lake import storage
@@ -135,7 +136,7 @@ def load_sessions(spark, usecase: UseCase, logs: str | None, cache: str | None, 
         log.info("reusing sessions in %s", cache)
         return spark.read.parquet(cache), storage.read_json(spark, f"{cache}.counts.json")
     src, ent = usecase.source, usecase.entity
-    glob = resolve_path(logs) if logs else usecase.source_glob_all()
+    glob = usecase.resolve(logs) if logs else usecase.source_glob_all()
     files = list_files(spark, glob)
     parsed_source = parse_files(spark, files, src.format_spec, None, src.log_timezone,
                                 src.json_fields)  # fmt: skip

@@ -23,7 +23,7 @@ from datetime import datetime
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from spark_jobs.config.usecase import ModelConfig
+from spark_jobs.config.model import ModelConfig
 from spark_jobs.evaluation.metrics import DetectionMetrics, aggregate_repeats, compute_metrics
 from spark_jobs.evaluation.report import TaskResult
 from spark_jobs.evaluation.splits import repeated_stratified_kfold

@@ -16,7 +16,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-ENTITY_KEYS = ("client", "client_user_agent", "session_id")
+from spark_jobs.config.usecase import ENTITY_KEYS
 
 _MICROS = 1_000_000
 _WHOLE = (Window.unboundedPreceding, Window.unboundedFollowing)

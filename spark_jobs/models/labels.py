@@ -15,7 +15,7 @@ from typing import Any
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from spark_jobs.config.usecase import LabelSource, ModelConfig
+from spark_jobs.config.model import LabelSource, ModelConfig
 from spark_jobs.errors import StageFailed
 
 log = logging.getLogger("botwatch")

@@ -12,7 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from spark_jobs.config.usecase import QualityConfig, expectations_dir
+from spark_jobs.config.paths import expectations_dir
+from spark_jobs.config.usecase import QualityConfig
 from spark_jobs.reporting.text import cap, squash
 
 #: How many offending values a failure line shows: enough to recognise the problem in a task

@@ -1,7 +1,7 @@
 """The stage runner and the list of stages: the one place that says which stages a run has.
 
-Importing this package is cheap (no Spark, no Airflow): the DAG factory and the CLI read the
-stage names from here at DAG-parse time.
+Importing this package is cheap (no Spark, no Airflow): the DAG factory, its tests and the CLI
+read the stage names from here at DAG-parse time; ``submit`` says how one stage is submitted.
 """
 
 #: The Spark applications of one run, in order; each is ``spark_jobs/<name>.py`` with ``main``.

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from spark_jobs.config.usecase import load_usecase
+from spark_jobs.config.loading import load_usecase
 from spark_jobs.errors import StageFailed
 from spark_jobs.lake import storage
 from spark_jobs.lake.layout import parse_instant

@@ -18,7 +18,7 @@ from spark_jobs.alerting import outbox
 from spark_jobs.alerting.connections import build_sink, env_connection, parse_uri, webhook_url
 from spark_jobs.alerting.delivery import check, deliver
 from spark_jobs.alerting.documents import to_document
-from spark_jobs.config.usecase import load_usecase
+from spark_jobs.config.loading import load_usecase
 from spark_jobs.errors import DeliveryFailed, SinkSetupError
 from spark_jobs.lake.layout import interval_key
 from tests.support.loopback_http import free_port

@@ -9,11 +9,10 @@ from pathlib import Path
 import pendulum
 import pytest
 
+from spark_jobs.stage import SPARK_STAGES, STAGES
 from tests.support.paths import BAD_CONFIGS, REPO
 
 BAD = BAD_CONFIGS
-STAGES = ["ingest", "validate", "feature", "train", "score", "alert"]
-TASKS = [*STAGES, "deliver"]
 
 
 def _dagbag(config_dir: Path, monkeypatch):
@@ -24,7 +23,7 @@ def _dagbag(config_dir: Path, monkeypatch):
 
 
 def _ordered_task_ids(dag) -> list[str]:
-    order, task = [], dag.get_task(STAGES[0])
+    order, task = [], dag.get_task(SPARK_STAGES[0])
     while task is not None:
         order.append(task.task_id)
         downstream = list(task.downstream_list)
@@ -48,7 +47,7 @@ def test_each_dag_runs_six_spark_stages_then_delivers(monkeypatch):
 
     bag = _dagbag(REPO / "usecase_configs", monkeypatch)
     for dag in bag.dags.values():
-        assert _ordered_task_ids(dag) == TASKS
+        assert _ordered_task_ids(dag) == list(STAGES)
         for task in dag.tasks:
             if task.task_id == "deliver":
                 assert isinstance(task, PythonOperator)
@@ -108,3 +107,34 @@ def test_a_new_yaml_adds_a_dag(tmp_path, monkeypatch):
     bag = _dagbag(tmp_path, monkeypatch)
     assert sorted(bag.dag_ids) == ["behavioural_bots", "night_owls"]
     assert bag.import_errors == {}
+
+
+def test_configs_elsewhere_resolve_against_the_dags_project(tmp_path, monkeypatch):
+    """The DAG files pass their own project folder: a config folder outside it (here a temp
+    folder, no project of its own) keeps its relative paths relative to the deployment, and
+    every job and the deliver task are told that home."""
+    for name in ("BOTWATCH_HOME", "BOTWATCH_LAKE"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("_defaults.yaml", "behavioural_bots.yaml"):
+        shutil.copy(REPO / "usecase_configs" / name, tmp_path / name)
+    dag = _dagbag(tmp_path, monkeypatch).dags["behavioural_bots"]
+    for stage in SPARK_STAGES:
+        task = dag.get_task(stage)
+        assert task.env_vars["BOTWATCH_HOME"] == str(REPO)
+        args = task.application_args
+        assert args[args.index("--lake") + 1] == str(REPO / "lake")
+    assert dag.get_task("deliver").op_kwargs["home"] == str(REPO)
+
+
+def test_a_stage_task_is_the_shared_submit_spec(monkeypatch):
+    from spark_jobs.config.loading import load_usecase
+    from spark_jobs.stage.submit import StageSubmit
+
+    config = REPO / "usecase_configs" / "behavioural_bots.yaml"
+    dag = _dagbag(REPO / "usecase_configs", monkeypatch).dags["behavioural_bots"]
+    task = dag.get_task("score")
+    spec = StageSubmit.for_stage("score", config, load_usecase(config))
+    assert (task.application, task.name, task.conf) == (spec.application, spec.name, spec.conf)
+    assert task.application_args == spec.application_args(
+        "{{ data_interval_start.isoformat() }}", "{{ data_interval_end.isoformat() }}"
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from spark_jobs.config.usecase import LabelSource, ModelConfig
+from spark_jobs.config.model import LabelSource, ModelConfig
 from spark_jobs.models.labels import read_labels, training_labels, with_labels, with_weak_labels
 
 

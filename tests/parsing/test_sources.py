@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from spark_jobs import ingest
-from spark_jobs.config.usecase import load_usecase
+from spark_jobs.config.loading import load_usecase
 from spark_jobs.lake import layout, storage
 from spark_jobs.parsing.files import parse_files, quarantine_of
 from spark_jobs.parsing.sources import list_files

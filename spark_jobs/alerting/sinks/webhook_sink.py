@@ -48,6 +48,7 @@ from spark_jobs.alerting.sinks.base import (
     with_retries,
 )
 from spark_jobs.alerting.sinks.render import slack_message
+from spark_jobs.config.alerts import WEBHOOK_FORMATS
 from spark_jobs.reporting.text import one_line
 
 log = logging.getLogger(__name__)
@@ -133,7 +134,7 @@ class WebhookSink:
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"webhook sink {name!r}: url must be http(s)://host/...")
-        if fmt not in ("json", "slack"):
+        if fmt not in WEBHOOK_FORMATS:
             raise ValueError(f"webhook sink {name!r}: fmt must be 'json' or 'slack', not {fmt!r}")
         self.name = name
         self.url = url

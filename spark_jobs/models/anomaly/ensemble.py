@@ -28,7 +28,7 @@ from pyspark.ml import Pipeline, PipelineModel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from spark_jobs.config.usecase import ModelConfig
+from spark_jobs.config.model import ModelConfig
 from spark_jobs.errors import StageFailed
 from spark_jobs.lake import storage
 from spark_jobs.models import explain

@@ -10,7 +10,8 @@ from typing import Any
 
 from pyspark.sql import DataFrame
 
-from spark_jobs.config.usecase import ModelConfig
+from spark_jobs.config.model import CENTROID_MEMBERS as CENTROIDS
+from spark_jobs.config.model import ModelConfig
 from spark_jobs.models.anomaly import gmm
 from spark_jobs.models.anomaly.members import (
     Member,
@@ -19,8 +20,6 @@ from spark_jobs.models.anomaly.members import (
     load_centroids,
     load_robust_z,
 )
-
-CENTROIDS = ("kmeans", "bisecting_kmeans")
 
 
 def fit_member(

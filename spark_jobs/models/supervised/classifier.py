@@ -32,7 +32,7 @@ from pyspark.ml.functions import vector_to_array
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from spark_jobs.config.usecase import ModelConfig
+from spark_jobs.config.model import ModelConfig
 from spark_jobs.lake import storage
 from spark_jobs.models import explain
 from spark_jobs.models.supervised import training

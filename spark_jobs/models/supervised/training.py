@@ -34,7 +34,7 @@ from pyspark.ml.regression import IsotonicRegression
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from spark_jobs.config.usecase import ModelConfig
+from spark_jobs.config.model import ModelConfig
 from spark_jobs.errors import StageFailed
 from spark_jobs.models import explain
 from spark_jobs.models.inputs import log_scaling_stages

@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from spark_jobs.config.usecase import ModelConfig
+from spark_jobs.config.model import ModelConfig
 from spark_jobs.errors import StageFailed
 from spark_jobs.models import explain
 from spark_jobs.models.anomaly import ensemble

@@ -11,7 +11,7 @@ import textwrap
 import pytest
 from pyspark.testing import assertDataFrameEqual
 
-from spark_jobs.config.usecase import ModelConfig
+from spark_jobs.config.model import ModelConfig
 from spark_jobs.errors import StageFailed
 from spark_jobs.models.supervised import classifier
 from spark_jobs.models.supervised.training import ISOTONIC, PRIOR_SHIFT

@@ -1,0 +1,133 @@
+"""One stage's spark-submit, described once for everything that submits a stage.
+
+The DAG factory turns a ``StageSubmit`` into a ``SparkSubmitOperator`` and the bench
+(``bench/parse_bench.py``) into a command line, so what the bench measures is what the DAG runs:
+same application, arguments, conf, name and job environment. ``to_argv`` mirrors the command
+``SparkSubmitHook`` builds (``spark-submit --master M --conf k=v ... [--py-files F] --name N app
+args``). No Airflow import: this is read at DAG-parse time and by tools that run without Airflow.
+
+The application is the entrypoint file of the installed package (``spark_jobs/<stage>.py``),
+never a path inside some checkout. The job environment carries ``$BOTWATCH_HOME`` set to the
+use case's project home, so the job resolves the config's relative paths exactly as the
+submitter did (see ``spark_jobs.config.paths``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import spark_jobs
+from spark_jobs.config.paths import HOME_ENV
+
+if TYPE_CHECKING:
+    from spark_jobs.config.usecase import UseCase
+
+#: Variables of the submitter's environment handed on to the job when set.
+PASSED_ENV = ("SPARK_LOCAL_IP", "JAVA_HOME", "BOTWATCH_LOGS", "BOTWATCH_EXPECTATIONS_DIR")
+
+
+def application_path(stage: str) -> Path:
+    """The entrypoint spark-submit runs for ``stage``: ``<installed spark_jobs>/<stage>.py``."""
+    return Path(spark_jobs.__file__).resolve().parent / f"{stage}.py"
+
+
+def job_env(home: str | os.PathLike[str]) -> dict[str, str]:
+    """Environment of a job's driver.
+
+    :param home: the use case's project home, passed on as ``$BOTWATCH_HOME``.
+    :return: the Python that runs the jobs (it must have ``spark_jobs``: the submitter's own
+        unless ``$PYSPARK_PYTHON`` says otherwise), Great Expectations' analytics off, the
+        project home, and the variables of ``PASSED_ENV`` that are set.
+    """
+    env = {
+        "PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON", sys.executable),
+        "GX_ANALYTICS_ENABLED": "false",
+        HOME_ENV: str(home),
+    }
+    for name in PASSED_ENV:
+        if os.environ.get(name):
+            env[name] = os.environ[name]
+    return env
+
+
+@dataclass(frozen=True)
+class StageSubmit:
+    """What one stage's spark-submit is made of, independent of who submits it.
+
+    :param stage: the stage name (one of ``spark_jobs.stage.SPARK_STAGES``).
+    :param application: the Python file spark-submit runs.
+    :param config: the use-case YAML the job reads (``--config``).
+    :param lake: the lake root the job reads and writes (``--lake``); resolved by the submitter
+        so the DAG's deliver task and the jobs use the same one.
+    :param name: the Spark application name, ``botwatch-<use case>-<stage>``.
+    :param conf: Spark conf (``--conf key=value``), the use case's ``spark:`` section.
+    :param env_vars: environment of the job's driver (``job_env``); not on the command line:
+        SparkSubmitHook sets it on the spark-submit process in client mode.
+    :param py_files: comma-separated zips/eggs shipped with the job (``--py-files``), or None.
+    """
+
+    stage: str
+    application: str
+    config: str
+    lake: str
+    name: str
+    conf: Mapping[str, str] = field(default_factory=dict)
+    env_vars: Mapping[str, str] = field(default_factory=dict)
+    py_files: str | None = None
+
+    @classmethod
+    def for_stage(
+        cls,
+        stage: str,
+        config_path: str | os.PathLike[str],
+        usecase: UseCase,
+        lake: str | None = None,
+    ) -> StageSubmit:
+        """The submit of ``stage`` for a loaded use case.
+
+        :param stage: the stage to run.
+        :param config_path: the file ``usecase`` was loaded from; the job loads it again.
+        :param usecase: the validated use case (its conf, id, project home, lake and py_files).
+        :param lake: the lake root; None: the use case's own (``UseCase.lake_root``).
+        """
+        return cls(
+            stage=stage,
+            application=str(application_path(stage)),
+            config=str(config_path),
+            lake=lake if lake is not None else usecase.lake_root(),
+            name=f"botwatch-{usecase.id}-{stage}",
+            conf=dict(usecase.spark),
+            env_vars=job_env(usecase.home),
+            py_files=usecase.airflow.py_files,
+        )
+
+    def application_args(self, start: str, end: str) -> list[str]:
+        """The job's command line (``spark_jobs.stage.runner.build_parser``).
+
+        :param start: the data interval's start, ISO 8601 (or a template rendering to one).
+        :param end: the data interval's end, likewise.
+        """
+        return ["--config", self.config, "--start", start, "--end", end, "--lake", self.lake]
+
+    def to_argv(
+        self, *, master: str, start: str, end: str, spark_submit: str = "spark-submit"
+    ) -> list[str]:
+        """The spark-submit command line, in the order SparkSubmitHook builds it.
+
+        :param master: the Spark master (what the Airflow connection's host says).
+        :param start: the data interval's start, ISO 8601.
+        :param end: the data interval's end, ISO 8601.
+        :param spark_submit: the spark-submit executable.
+        """
+        argv = [spark_submit, "--master", master]
+        for key, value in self.conf.items():
+            argv += ["--conf", f"{key}={value}"]
+        if self.py_files:
+            argv += ["--py-files", self.py_files]
+        argv += ["--name", self.name, self.application]
+        return argv + self.application_args(start, end)
