@@ -16,6 +16,8 @@ JAVA_HOME ?= $(shell for d in /usr/lib/jvm/java-17-openjdk-* /usr/lib/jvm/java-2
 export JAVA_HOME
 
 export AIRFLOW_HOME ?= $(ROOT)/.airflow
+# The project home: relative paths in use-case configs, the lake and expectations/ resolve here.
+export BOTWATCH_HOME ?= $(ROOT)
 export AIRFLOW__CORE__DAGS_FOLDER := $(ROOT)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(ROOT)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
