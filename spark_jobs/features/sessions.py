@@ -13,10 +13,15 @@ within a session that the features need, on that same partitioning.
 
 from __future__ import annotations
 
+from typing import get_args
+
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-ENTITY_KEYS = ("client", "client_user_agent", "session_id")
+from spark_jobs.config.usecase import EntityConfig
+
+#: The keys a use case may choose (``entity.key``): the config's list, so the two never differ.
+ENTITY_KEYS: tuple[str, ...] = get_args(EntityConfig.model_fields["key"].annotation)
 
 _MICROS = 1_000_000
 _WHOLE = (Window.unboundedPreceding, Window.unboundedFollowing)
