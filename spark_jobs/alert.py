@@ -41,6 +41,7 @@ from spark_jobs.alerting.lifecycle import (
 )
 from spark_jobs.errors import StageFailed
 from spark_jobs.lake import layout, storage
+from spark_jobs.lake.records import AlertRecord
 from spark_jobs.lake.runs import StageContext
 from spark_jobs.reporting import run_report
 from spark_jobs.stage.runner import run_main, write_run_record
@@ -110,9 +111,7 @@ def body(spark: Any, ctx: StageContext) -> None:
     report = None
     if cfg.report.enabled:
         report = run_report.write(spark, ctx, counts, docs, suppressed)
-    write_run_record(
-        spark,
-        ctx,
+    record = AlertRecord(
         **counts,
         outbox=outbox.outbox_file(ctx.lake_root, ctx.usecase.id, ctx.key),
         outbox_alerts=len(in_outbox),
@@ -120,6 +119,7 @@ def body(spark: Any, ctx: StageContext) -> None:
         suppressions=[f"{r['entity']}: {r['suppression']}" for r in suppressed[:20]],
         top_reasons=[f"{r['entity']}: {r['reason']}" for r in raised[:5]],
     )
+    write_run_record(spark, ctx, record)
 
 
 def main(argv: list[str] | None = None) -> int:

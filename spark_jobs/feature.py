@@ -12,6 +12,7 @@ from pyspark.sql import functions as F
 from spark_jobs.errors import StageFailed
 from spark_jobs.features.behaviour import session_features, unattributed_rows
 from spark_jobs.lake import storage
+from spark_jobs.lake.records import FeatureRecord
 from spark_jobs.lake.runs import StageContext
 from spark_jobs.stage.runner import run_main, write_run_record
 
@@ -32,9 +33,7 @@ def body(spark, ctx: StageContext) -> None:
         F.count(F.lit(1)).alias("sessions"), F.count_distinct("entity").alias("entities")
     )
     sessions, entities = counts.first()
-    write_run_record(
-        spark,
-        ctx,
+    record = FeatureRecord(
         sessions=sessions,
         entities=entities,
         unattributed_rows=unattributed_rows(parsed, entity.key),
@@ -42,6 +41,7 @@ def body(spark, ctx: StageContext) -> None:
         session_gap_minutes=entity.session_gap_minutes,
         output=target,
     )
+    write_run_record(spark, ctx, record)
 
 
 def main(argv: list[str] | None = None) -> int:

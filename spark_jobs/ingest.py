@@ -22,8 +22,9 @@ from typing import Any
 from pyspark.sql import functions as F
 
 from spark_jobs.errors import StageFailed
+from spark_jobs.lake.records import FileCounts, IngestRecord
 from spark_jobs.lake.runs import StageContext
-from spark_jobs.parsing.files import COUNTS, parse_files, quarantine_of
+from spark_jobs.parsing.files import parse_files, quarantine_of
 from spark_jobs.parsing.schema import PARSED_SCHEMA, in_interval
 from spark_jobs.parsing.sources import list_files
 from spark_jobs.stage.runner import run_main, write_run_record
@@ -56,28 +57,18 @@ def body(spark: Any, ctx: StageContext) -> None:
         quarantine_of(spark, source).write.mode("overwrite").parquet(ctx.path("quarantine"))
     finally:
         source.unpersist()
-    files_out = [_apply_policy(a.as_dict(), src.out_of_window) for a in source.accounts]
-    totals = {name: sum(f[name] for f in files_out) for name in COUNTS}
-    write_run_record(
-        spark,
-        ctx,
-        **totals,
-        truncated_files=sum(1 for a in source.accounts if a.truncated),
+    files_out = [FileCounts(**a.as_dict()) for a in source.accounts]
+    if src.out_of_window == "include":
+        # Lines outside the interval were parsed into this run: count them so.
+        files_out = [f.included() for f in files_out]
+    record = IngestRecord.of_files(
+        files_out,
         format=source.format_name,
         format_detection=source.detection.as_dict() if source.detection else None,
         out_of_window_policy=src.out_of_window,
-        files=files_out,
         globs=globs,
     )
-
-
-def _apply_policy(counts: dict[str, Any], policy: str) -> dict[str, Any]:
-    """With ``include``, lines outside the interval were parsed into this run: count them so."""
-    if policy == "include":
-        counts["included_out_of_window"] = counts["out_of_window"]
-        counts["parsed"] += counts["out_of_window"]
-        counts["out_of_window"] = 0
-    return counts
+    write_run_record(spark, ctx, record)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,13 @@ from typing import Any
 
 from spark_jobs.errors import StageFailed
 from spark_jobs.lake import storage
+from spark_jobs.lake.records import (
+    LINE_COUNTS,
+    IngestRecord,
+    RecordError,
+    SuiteOutcome,
+    ValidateRecord,
+)
 from spark_jobs.lake.runs import StageContext
 from spark_jobs.parsing.quality import check_counts, describe_failure, run_suite
 from spark_jobs.stage.runner import run_main, write_run_record
@@ -32,11 +39,18 @@ def _inputs_missing(spark: Any, ctx: StageContext) -> list[str]:
 def body(spark: Any, ctx: StageContext) -> None:
     failures = _inputs_missing(spark, ctx)
     if failures:
-        write_run_record(spark, ctx, success=False, failures=failures, suites={})
+        write_run_record(spark, ctx, ValidateRecord(success=False, failures=failures))
         raise StageFailed("; ".join(failures))
 
-    record = storage.read_json(spark, ctx.run_record_path("ingest"))
-    failures = [f"counts: {line}" for line in check_counts(record, ctx.usecase.quality)]
+    raw = storage.read_json(spark, ctx.run_record_path("ingest"))
+    try:
+        ingest = IngestRecord.from_json(raw)
+    except RecordError as exc:
+        failures = [f"counts: ingest run record lacks an integer count: {exc}"]
+        counts = {name: raw.get(name) for name in LINE_COUNTS}
+    else:
+        failures = [f"counts: {line}" for line in check_counts(ingest, ctx.usecase.quality)]
+        counts = ingest.counts()
 
     parsed = spark.read.parquet(ctx.path("parsed"))
     suites = {}
@@ -47,17 +61,11 @@ def body(spark: Any, ctx: StageContext) -> None:
             failures.append(f"{name}: suite could not be loaded: {exc}")
             continue
         storage.write_json(spark, f"{ctx.path('validation')}/{name}.json", outcome["result"])
-        suites[name] = {"success": outcome["success"], "failed": outcome["failed"]}
+        suites[name] = SuiteOutcome(success=outcome["success"], failed=outcome["failed"])
         failures += [f"{name}: {describe_failure(f)}" for f in outcome["failed"]]
 
-    write_run_record(
-        spark,
-        ctx,
-        success=not failures,
-        failures=failures,
-        suites=suites,
-        counts={k: record.get(k) for k in ("read", "parsed", "quarantined", "out_of_window")},
-    )
+    record = ValidateRecord(success=not failures, failures=failures, suites=suites, counts=counts)
+    write_run_record(spark, ctx, record)
     if failures:
         raise StageFailed(f"{len(failures)} quality check(s) failed: " + "; ".join(failures))
 

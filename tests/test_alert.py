@@ -6,6 +6,7 @@ import hashlib
 import json
 from datetime import UTC, datetime
 
+from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
 from spark_jobs import alert
@@ -19,7 +20,8 @@ from spark_jobs.alerting.candidates import (
     with_top_features,
 )
 from spark_jobs.alerting.lifecycle import RAISED, Decision
-from spark_jobs.lake import layout, storage
+from spark_jobs.lake import layout
+from tests.support.builders import run_record, stage_args, usecase_yaml
 from tests.support.parsed_rows import PARSED_SCHEMA, parsed_row
 
 START, END = datetime(2015, 5, 17, tzinfo=UTC), datetime(2015, 5, 18, tzinfo=UTC)
@@ -219,34 +221,26 @@ def test_records_are_json_with_a_readable_reason(spark):
 # --- the stage, through main(), as the DAG runs it -------------------------------------------
 
 
-def _setup(spark, tmp_path, alert_yaml="{min_requests: 5, top_features: 2, sample_requests: 2}"):
-    config = tmp_path / "alert_test.yaml"
-    config.write_text(
-        "id: alert_test\n"
-        "description: alert stage test\n"
-        "start_date: 2015-05-17\n"
-        "source: {path: /nonexistent/*.log}\n"
-        "features: [robots_txt, head_share]\n"
-        "threshold: 95\n"
-        f"alert: {alert_yaml}\n",
-        encoding="utf-8",
+def _setup(spark, tmp_path, alert=None):
+    alert = alert or {"min_requests": 5, "top_features": 2, "sample_requests": 2}
+    config = usecase_yaml(
+        tmp_path, "alert_test", features=["robots_txt", "head_share"], threshold=95, alert=alert
     )
     return config, str(tmp_path / "lake")
 
 
 def _write_interval(spark, lake_root, start, model="m1", scores=SCORES):
-    shifted = [row[:10] + (model,) + row[11:] for row in scores]
-    for dataset, rows, schema in (
-        ("scores", shifted, SCORES_SCHEMA),
-        ("parsed", PARSED, PARSED_SCHEMA),
+    scored = spark.createDataFrame(scores, SCORES_SCHEMA).withColumn("model_version", F.lit(model))
+    for dataset, df in (
+        ("scores", scored),
+        ("parsed", spark.createDataFrame(PARSED, PARSED_SCHEMA)),
     ):
         path = layout.partition_path(lake_root, dataset, "alert_test", start)
-        spark.createDataFrame(rows, schema).coalesce(1).write.mode("overwrite").parquet(path)
+        df.coalesce(1).write.mode("overwrite").parquet(path)
 
 
 def _run(config, lake_root, start, end):
-    argv = ["--config", str(config), "--start", start.isoformat(), "--end", end.isoformat()]
-    assert alert.main([*argv, "--lake", lake_root]) == 0
+    assert alert.main(stage_args(config, start, end, lake_root)) == 0
 
 
 def _outbox(lake_root, start):
@@ -255,8 +249,7 @@ def _outbox(lake_root, start):
 
 
 def _run_record(spark, lake_root, start):
-    path = f"{layout.partition_path(lake_root, 'runs', 'alert_test', start)}/alert.json"
-    return storage.read_json(spark, path)
+    return run_record(spark, lake_root, "alert_test", start, "alert")
 
 
 def test_rerun_of_an_interval_raises_the_same_alerts_once(spark, tmp_path):
@@ -284,7 +277,7 @@ def test_rerun_of_an_interval_raises_the_same_alerts_once(spark, tmp_path):
 
 def test_consecutive_intervals_inside_the_realert_window_are_suppressed(spark, tmp_path):
     config, lake_root = _setup(
-        spark, tmp_path, "{min_requests: 5, sample_requests: 0, realert_minutes: 2880}"
+        spark, tmp_path, {"min_requests": 5, "sample_requests": 0, "realert_minutes": 2880}
     )
     days = [datetime(2015, 5, 17 + i, tzinfo=UTC) for i in range(4)]
     for day in days[:3]:
@@ -305,7 +298,7 @@ def test_consecutive_intervals_inside_the_realert_window_are_suppressed(spark, t
 
 
 def test_a_retrained_model_does_not_alert_twice_for_one_interval(spark, tmp_path):
-    config, lake_root = _setup(spark, tmp_path, "{min_requests: 5, sample_requests: 0}")
+    config, lake_root = _setup(spark, tmp_path, {"min_requests": 5, "sample_requests": 0})
     _write_interval(spark, lake_root, START, model="m1")
     _run(config, lake_root, START, END)
     _write_interval(spark, lake_root, START, model="m2")
@@ -320,11 +313,11 @@ def test_a_retrained_model_does_not_alert_twice_for_one_interval(spark, tmp_path
 
 
 def test_allowlisted_entities_are_recorded_as_suppressed_with_the_reason(spark, tmp_path):
+    allowlist = [{"cidr": "1.1.1.0/24", "reason": "office NAT"}]
     config, lake_root = _setup(
         spark,
         tmp_path,
-        "{min_requests: 5, sample_requests: 0, max_alerts: 1, allowlist: "
-        "[{cidr: 1.1.1.0/24, reason: office NAT}]}",
+        {"min_requests": 5, "sample_requests": 0, "max_alerts": 1, "allowlist": allowlist},
     )
     _write_interval(spark, lake_root, START)
 

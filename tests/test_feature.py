@@ -7,27 +7,20 @@ from datetime import UTC, datetime, timedelta
 from spark_jobs import feature
 from spark_jobs.features.behaviour import SESSION_COLUMNS
 from spark_jobs.features.catalog import FEATURE_NAMES
-from spark_jobs.lake import layout, storage
+from spark_jobs.lake import layout
+from tests.support.builders import run_record, stage_args, usecase_yaml
 from tests.support.parsed_rows import PARSED_SCHEMA, parsed_row
 
 USE_CASE = "feature_stage"
 DAY = datetime(2015, 5, 17, tzinfo=UTC)
-CONFIG = f"""
-id: {USE_CASE}
-description: feature stage test
-start_date: 2015-05-17
-source:
-  path: unused/*.log
-entity:
-  key: client_user_agent
-  session_gap_minutes: 30
-features: [requests, path_entropy, unknown_resource_404_share]
-"""
 
 
 def test_feature_stage_writes_sessions_and_records_counts(spark, tmp_path):
-    config, root = tmp_path / f"{USE_CASE}.yaml", str(tmp_path / "lake")
-    config.write_text(CONFIG)
+    config = usecase_yaml(
+        tmp_path, USE_CASE, entity={"key": "client_user_agent", "session_gap_minutes": 30},
+        features=["requests", "path_entropy", "unknown_resource_404_share"],
+    )  # fmt: skip
+    root = str(tmp_path / "lake")
     at = [DAY + timedelta(hours=1, minutes=m) for m in (0, 1, 50, 51)]
     rows = [
         *[parsed_row(t, "1.1.1.1") for t in at],  # two sessions: a 49-minute pause
@@ -37,15 +30,13 @@ def test_feature_stage_writes_sessions_and_records_counts(spark, tmp_path):
     spark.createDataFrame(rows, PARSED_SCHEMA).write.parquet(
         layout.partition_path(root, "parsed", USE_CASE, DAY)
     )
-    end = DAY + timedelta(days=1)
-    args = ["--config", str(config), "--start", DAY.isoformat(), "--end", end.isoformat(),
-            "--lake", root]  # fmt: skip
-    assert feature.main(args) == 0
+    assert feature.main(stage_args(config, DAY, DAY + timedelta(days=1), root)) == 0
 
-    key = layout.interval_key(DAY)
-    record = storage.read_json(
-        spark, f"{root}/runs/use_case={USE_CASE}/interval={key}/feature.json"
-    )
+    record = run_record(spark, root, USE_CASE, DAY, "feature")
+    assert set(record) == {
+        "stage", "use_case", "interval_start", "interval_end", "sessions", "entities",
+        "unattributed_rows", "entity_key", "session_gap_minutes", "output",
+    }  # fmt: skip
     assert (record["sessions"], record["entities"], record["unattributed_rows"]) == (3, 2, 1)
     assert (record["entity_key"], record["session_gap_minutes"]) == ("client_user_agent", 30.0)
     written = spark.read.parquet(layout.partition_path(root, "features", USE_CASE, DAY))

@@ -6,36 +6,25 @@ import gzip
 from datetime import UTC, datetime
 
 from spark_jobs import ingest
-from spark_jobs.config.usecase import REPO_ROOT
-from spark_jobs.lake import layout, storage
+from spark_jobs.lake import layout
 from spark_jobs.parsing.schema import PARSED_SCHEMA, QUARANTINE_SCHEMA
+from tests.support.builders import run_record, stage_args, usecase_yaml
+from tests.support.paths import SAMPLE_LOG
 
-SAMPLE = REPO_ROOT / "tests/fixtures/logs/elastic_examples/apache_logs.gz"
 START = datetime(2015, 5, 18, tzinfo=UTC)
 
 
 def _config(tmp_path, source_path, fmt="combined"):
-    path = tmp_path / "uc.yaml"
-    path.write_text(
-        "id: ingest_test\n"
-        "description: ingest test\n"
-        "start_date: 2015-05-17\n"
-        f"source: {{path: '{source_path}', format: {fmt}}}\n"
-        "features: [requests, head_share]\n",
-        encoding="utf-8",
-    )
-    return path
+    return usecase_yaml(tmp_path, "ingest_test", source={"path": source_path, "format": fmt})
 
 
 def _run(tmp_path, config, start="2015-05-18T00:00:00Z", end="2015-05-19T00:00:00Z"):
-    lake_root = tmp_path / "lake"
-    argv = ["--config", str(config), "--start", start, "--end", end, "--lake", str(lake_root)]
-    return ingest.main(argv), str(lake_root)
+    lake_root = str(tmp_path / "lake")
+    return ingest.main(stage_args(config, start, end, lake_root)), lake_root
 
 
 def _record(spark, lake_root):
-    path = f"{layout.partition_path(lake_root, 'runs', 'ingest_test', START)}/ingest.json"
-    return storage.read_json(spark, path)
+    return run_record(spark, lake_root, "ingest_test", START, "ingest")
 
 
 def test_ingest_writes_parsed_quarantine_and_run_record(spark, tmp_path):
@@ -87,7 +76,7 @@ def test_ingest_of_a_glob_without_files_fails_naming_it(spark, tmp_path, caplog)
 
 
 def test_ingest_of_the_real_sample_parses_every_line_of_the_day(spark, tmp_path):
-    code, lake_root = _run(tmp_path, _config(tmp_path, SAMPLE))
+    code, lake_root = _run(tmp_path, _config(tmp_path, SAMPLE_LOG))
 
     assert code == 0
     record = _record(spark, lake_root)

@@ -17,6 +17,7 @@ import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from croniter import croniter
 
@@ -25,7 +26,15 @@ from spark_jobs.alerting import outbox
 from spark_jobs.config.loading import load_all
 from spark_jobs.config.usecase import UseCase
 from spark_jobs.lake import layout
+from spark_jobs.lake.records import (
+    AlertRecord,
+    DeliverRecord,
+    IngestRecord,
+    RunRecord,
+    ScoreRecord,
+)
 
+R = TypeVar("R", bound=RunRecord)
 _CLF_TIME = re.compile(rb"\[(\d{2}/\w{3}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4})\]")
 
 
@@ -86,9 +95,18 @@ def run_interval(usecase: UseCase, start: datetime, end: datetime, log_dir: Path
     return proc.returncode == 0
 
 
-def _record(root: str, use_case: str, key: str, stage: str) -> dict:
-    path = Path(root) / "runs" / f"use_case={use_case}" / f"interval={key}" / f"{stage}.json"
-    return json.loads(path.read_text()) if path.exists() else {}
+def _record(root: str, use_case: str, key: str, kind: type[R]) -> R | None:
+    """The run record of stage ``kind.STAGE`` in a local lake; None when there is none, or
+    one the summary cannot read (said on stderr: the summary shows what it has)."""
+    runs = Path(root) / "runs" / f"use_case={use_case}" / f"interval={key}"
+    path = runs / f"{kind.STAGE}.json"
+    if not path.exists():
+        return None
+    try:
+        return kind.from_json(json.loads(path.read_text()))
+    except ValueError as exc:  # not JSON, or a RecordError
+        print(f"demo: run record {path} is unreadable: {exc}", file=sys.stderr)
+        return None
 
 
 def summarise(usecase: UseCase, done: list[tuple[datetime, datetime]]) -> None:
@@ -108,20 +126,20 @@ def summarise(usecase: UseCase, done: list[tuple[datetime, datetime]]) -> None:
     alerts, reports = [], []
     for start, _ in done:
         key = layout.interval_key(start)
-        ingest = _record(root, usecase.id, key, "ingest")
-        for name in ("read", "parsed", "quarantined", "out_of_window"):
-            totals[name] += int(ingest.get(name, 0))
-        scored = _record(root, usecase.id, key, "score")
-        totals["sessions"] += int(scored.get("sessions", 0))
-        totals["entities"] += int(scored.get("entities", 0))
-        alerted = _record(root, usecase.id, key, "alert")
-        totals["alerts"] += int(alerted.get("alerts", 0))
-        totals["suppressed"] += int(alerted.get("suppressed", 0))
-        if alerted.get("report"):
-            reports.append(alerted["report"])
-        delivered = _record(root, usecase.id, key, "deliver")
-        totals["delivered"] += int(delivered.get("delivered", 0))
-        totals["failed"] += int(delivered.get("failed", 0))
+        if ingest := _record(root, usecase.id, key, IngestRecord):
+            for name, count in ingest.counts().items():
+                totals[name] += count
+        if scored := _record(root, usecase.id, key, ScoreRecord):
+            totals["sessions"] += scored.sessions
+            totals["entities"] += scored.entities
+        if alerted := _record(root, usecase.id, key, AlertRecord):
+            totals["alerts"] += alerted.alerts
+            totals["suppressed"] += alerted.suppressed
+            if alerted.report:
+                reports.append(alerted.report)
+        if delivered := _record(root, usecase.id, key, DeliverRecord):
+            totals["delivered"] += delivered.delivered
+            totals["failed"] += delivered.failed
         alerts += outbox.read_outbox(outbox.store_for(root), root, usecase.id, key)
     print(f"\nbotwatch demo summary: use case {usecase.id}, {len(done)} data interval(s)")
     print(

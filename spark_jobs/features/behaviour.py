@@ -21,8 +21,10 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from spark_jobs.features.aggregates import T as _T
+from spark_jobs.features.aggregates import feature_aggregates
 from spark_jobs.features.catalog import FEATURE_NAMES
-from spark_jobs.features.enrichment import with_path_class
+from spark_jobs.features.enrichment import with_path_fields
 from spark_jobs.features.sessions import (
     ENTITY_KEYS,
     attributed,
@@ -49,17 +51,9 @@ _JOINED = "distinct_user_agents"
 #: Features of the session's entity over the interval, computed after the per-session step.
 _PER_ENTITY = ("entity_sessions", "entity_requests")
 
-#: Extensions matched on the lower-cased path; the query string is not part of ``path``.
-_IMAGE_EXT = r"\.(png|jpe?g|gif|svg|ico|webp|bmp|tiff?)$"
-_STATIC_EXT = r"\.(css|js|mjs|map|png|jpe?g|gif|svg|ico|webp|bmp|tiff?|woff2?|ttf|otf|eot)$"
 _REFERRER_HOST = r"^[a-z][a-z0-9+.-]*://(?:[^/?#@]*@)?(?:www\.)?([^/?#:]+)"
 _VHOST = r"^(?:www\.)?([^/:]+)"
-_LOGIN_PATH = (
-    r"(^|/)(login|log-in|signin|sign-in|logon|auth|authenticate|session|sessions|wp-login"
-    r"|xmlrpc|administrator)(\.[a-z0-9]+)?(/(index\.[a-z0-9]+)?)?$"
-)
 _NIGHT_END_HOUR = 6
-_T = "_bf_"  # prefix of helper columns
 #: Up to this many unknown paths (a few tens of MB) are broadcast to the rows.
 _BROADCAST_PATHS = 500_000
 
@@ -102,13 +96,13 @@ def most_frequent_referrer_host(df: DataFrame) -> str | None:
 def _request_fields(df: DataFrame, tz: str, site_host: str | None) -> DataFrame:
     """The narrow per-request columns the features read; flags are computed before the
     shuffle, so referrers and vhosts do not travel."""
-    if "path_class" not in df.columns:
-        df = with_path_class(df)
+    df = with_path_fields(df)  # the enrichment's columns, derived when the input lacks them
     vhost = F.regexp_extract(F.lower(_column(df, "vhost", "string")), _VHOST, 1)
     site = F.coalesce(F.when(vhost != "", vhost), F.lit(site_host))
     referrer, ref_host = F.col("referrer"), _referrer_host(F.col("referrer"))
     return with_local_hour(df, tz).select(
         "entity", "ts", "client", "user_agent", "method", "path", "query", "status", "path_class",
+        "extension",
         _column(df, "is_declared_crawler", "boolean").alias("is_declared_crawler"),
         _column(df, "crawler_name", "string").alias("crawler_name"),
         F.coalesce(F.col("bytes"), F.lit(0)).cast("double").alias(_T + "size"),
@@ -116,78 +110,6 @@ def _request_fields(df: DataFrame, tz: str, site_host: str | None) -> DataFrame:
         (referrer.isNull() | referrer.isin("", "-")).alias(_T + "no_referrer"),
         ((ref_host != "") & (ref_host == site)).alias(_T + "same_site"),
     )  # fmt: skip
-
-
-def _share(condition: Column) -> Column:
-    """Share of rows where ``condition`` holds; a null condition counts as false."""
-    return F.avg(F.when(condition, 1.0).otherwise(0.0))
-
-
-def _any(condition: Column) -> Column:
-    return F.max(F.when(condition, 1.0).otherwise(0.0))
-
-
-def _feature_aggregates() -> dict[str, Column]:
-    """Aggregate expression of every feature but ``_JOINED``, over rows of ``_request_fields``
-    with the columns of ``sessions.with_sessions`` and its ``with_*_counts``."""
-    method, path = F.upper(F.col("method")), F.lower(F.col("path"))
-    status, path_class = F.col("status"), F.col("path_class")
-    status_class = F.floor(status / 100)
-    requests = F.count(F.lit(1))
-    micros = F.unix_micros(F.col("ts"))
-    duration = (F.max(micros) - F.min(micros)) / F.lit(1_000_000.0)
-    iat_mean = F.coalesce(F.avg("iat"), F.lit(0.0))
-    iat_std = F.coalesce(F.stddev_pop("iat"), F.lit(0.0))
-    distinct_paths = F.sum(F.col("first_of_path").cast("int"))
-    depth = F.col("path_depth")
-    return {
-        "requests": requests,
-        "duration": duration,
-        "requests_per_minute": requests * 60.0 / F.greatest(duration, F.lit(60.0)),
-        "max_requests_per_minute": F.max("minute_requests"),
-        "iat_mean": iat_mean,
-        "iat_std": iat_std,
-        "iat_cv": F.when(iat_mean > 0, iat_std / iat_mean).otherwise(0.0),
-        "burstiness": F.when(
-            iat_std + iat_mean > 0, (iat_std - iat_mean) / (iat_std + iat_mean)
-        ).otherwise(0.0),
-        "night_share": _share(F.col(_T + "night")),
-        "distinct_paths": distinct_paths,
-        "distinct_path_ratio": distinct_paths / requests,
-        "repeated_request_share": 1.0 - F.sum(F.col("first_request").cast("int")) / requests,
-        # sum over paths of -p log2 p, with p = n_path / requests, is this, summed over rows.
-        "path_entropy": F.greatest(
-            F.log2(requests) - F.avg(F.log2(F.col("path_requests"))), F.lit(0.0)
-        ),
-        "path_depth_max": F.coalesce(F.max(depth), F.lit(0)),
-        "path_depth_mean": F.coalesce(F.avg(depth), F.lit(0.0)),
-        "traversal_width": F.max("depth_width"),
-        "query_share": _share(F.col("query").isNotNull() & (F.col("query") != "")),
-        "get_share": _share(method == "GET"),
-        "head_share": _share(method == "HEAD"),
-        "post_share": _share(method == "POST"),
-        "login_post_share": _share((method == "POST") & path.rlike(_LOGIN_PATH)),
-        "status_2xx_share": _share(status_class == 2),
-        "status_3xx_share": _share(status_class == 3),
-        "status_4xx_share": _share(status_class == 4),
-        "status_5xx_share": _share(status_class == 5),
-        "status_404_share": _share(status == 404),
-        "auth_failure_share": _share(status.isin(401, 403)),
-        "unknown_resource_404_share": _share(F.col(_T + "unknown_404")),
-        "page_share": _share(path_class == "page"),
-        "static_share": _share(path.rlike(_STATIC_EXT)),
-        "image_share": _share(path.rlike(_IMAGE_EXT)),
-        "css_share": _share(path.endswith(".css")),
-        "js_share": _share(path.endswith(".js") | path.endswith(".mjs")),
-        "api_share": _share(path_class == "api"),
-        "sensitive_share": _share(path_class == "sensitive"),
-        "robots_txt": _any(path == "/robots.txt"),
-        "sitemap_fetched": _any(path.contains("sitemap") & path.rlike(r"\.xml(\.gz)?$")),
-        "no_referrer_share": _share(F.col(_T + "no_referrer")),
-        "same_site_referrer_share": _share(F.col(_T + "same_site")),
-        "bytes_mean": F.avg(_T + "size"),
-        "bytes_max": F.max(_T + "size"),
-    }
 
 
 def unknown_paths(parsed_df: DataFrame) -> DataFrame:
@@ -243,13 +165,13 @@ def session_features(
     double, in that order.
 
     ``parsed_df`` holds rows of ``log_parsing.PARSED_SCHEMA`` with ``enrichment`` columns
-    (``path_class`` is derived when absent; without ``is_declared_crawler`` no session is a
+    (``path_class`` and ``extension`` are derived when absent; without ``is_declared_crawler`` no session is a
     declared crawler). Rows without an entity are dropped: ``unattributed_rows`` counts them.
     ``user_agent`` is the session's most frequent UA (ties: the smallest); ``declared_crawler``
     (1.0/0.0) and ``crawler_name`` say whether that UA calls itself a crawler. They are weak
     labels, to explain and evaluate, not features.
     """
-    aggregates = _feature_aggregates()
+    aggregates = feature_aggregates()
     if sorted([*aggregates, _JOINED, *_PER_ENTITY]) != sorted(FEATURE_NAMES):
         raise RuntimeError("feature aggregates do not match feature_catalog.FEATURE_NAMES")
     entities = attributed(with_entity(parsed_df, key))

@@ -12,21 +12,30 @@ from typing import Any
 from spark_jobs.lake.layout import dataset_path
 
 
-def _fs_and_path(spark: Any, path: str) -> tuple[Any, Any]:
+def filesystem(spark: Any, path: str) -> tuple[Any, Any]:
+    """(Hadoop FileSystem, Hadoop Path) of ``path``: the scheme (``file:``, ``hdfs:``,
+    ``s3a:``) picks the FileSystem, configured as the session's Hadoop configuration says."""
     jvm = spark.sparkContext._jvm
     hpath = jvm.org.apache.hadoop.fs.Path(path)
     conf = spark.sparkContext._jsc.hadoopConfiguration()
     return hpath.getFileSystem(conf), hpath
 
 
+def glob(spark: Any, pattern: str) -> list[Any]:
+    """The FileStatus of every file and folder a Hadoop glob matches; [] when none does
+    (Hadoop returns null for a pattern without glob characters that names nothing)."""
+    fs, hpath = filesystem(spark, pattern)
+    return list(fs.globStatus(hpath) or [])
+
+
 def exists(spark: Any, path: str) -> bool:
-    fs, hpath = _fs_and_path(spark, path)
+    fs, hpath = filesystem(spark, path)
     return bool(fs.exists(hpath))
 
 
 def list_partitions(spark: Any, root: str, dataset: str, use_case: str) -> list[str]:
     """Interval keys that have a partition of this dataset, sorted oldest first."""
-    fs, hpath = _fs_and_path(spark, dataset_path(root, dataset, use_case))
+    fs, hpath = filesystem(spark, dataset_path(root, dataset, use_case))
     if not fs.exists(hpath):
         return []
     keys = []
@@ -39,7 +48,7 @@ def list_partitions(spark: Any, root: str, dataset: str, use_case: str) -> list[
 
 def write_text(spark: Any, path: str, text: str) -> None:
     """Write a small text file, replacing it (create with overwrite is atomic enough here)."""
-    fs, hpath = _fs_and_path(spark, path)
+    fs, hpath = filesystem(spark, path)
     stream = fs.create(hpath, True)
     try:
         stream.write(bytearray(text.encode("utf-8")))
@@ -48,7 +57,7 @@ def write_text(spark: Any, path: str, text: str) -> None:
 
 
 def read_text(spark: Any, path: str) -> str:
-    fs, hpath = _fs_and_path(spark, path)
+    fs, hpath = filesystem(spark, path)
     jvm = spark.sparkContext._jvm
     stream = fs.open(hpath)
     try:
@@ -67,14 +76,14 @@ def read_json(spark: Any, path: str) -> Any:
 
 
 def delete(spark: Any, path: str) -> None:
-    fs, hpath = _fs_and_path(spark, path)
+    fs, hpath = filesystem(spark, path)
     if fs.exists(hpath):
         fs.delete(hpath, True)
 
 
 def list_names(spark: Any, folder: str) -> list[str]:
     """Names of a folder's children, sorted; [] when the folder does not exist."""
-    fs, hpath = _fs_and_path(spark, folder)
+    fs, hpath = filesystem(spark, folder)
     if not fs.exists(hpath):
         return []
     return sorted(status.getPath().getName() for status in fs.listStatus(hpath))
@@ -93,8 +102,8 @@ class HadoopStore:
         """Write beside, then rename over: a reader never sees half a file where rename is
         atomic (local, HDFS); on object stores the rename is a copy of a complete object."""
         write_text(self._spark, f"{path}.tmp", text)
-        fs, hpath = _fs_and_path(self._spark, path)
-        _, tmp = _fs_and_path(self._spark, f"{path}.tmp")
+        fs, hpath = filesystem(self._spark, path)
+        _, tmp = filesystem(self._spark, f"{path}.tmp")
         if fs.exists(hpath):
             fs.delete(hpath, False)
         if not fs.rename(tmp, hpath):

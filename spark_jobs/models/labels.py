@@ -17,6 +17,7 @@ from pyspark.sql import functions as F
 
 from spark_jobs.config.model import LabelSource, ModelConfig
 from spark_jobs.errors import StageFailed
+from spark_jobs.lake import storage
 
 log = logging.getLogger("botwatch")
 
@@ -25,11 +26,7 @@ LABEL = "label"
 
 def _path_matches(spark: Any, path: str) -> bool:
     """True when ``path`` (a glob allowed) names at least one file or folder on its FileSystem."""
-    jvm = spark.sparkContext._jvm
-    hpath = jvm.org.apache.hadoop.fs.Path(path)
-    fs = hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    statuses = fs.globStatus(hpath)
-    return statuses is not None and len(statuses) > 0
+    return bool(storage.glob(spark, path))
 
 
 def _raw_labels(spark: Any, source: LabelSource, path: str) -> DataFrame:

@@ -28,9 +28,6 @@ from spark_jobs.parsing.sources import (
     with_line_numbers,
 )
 
-#: The per-file counts of a run record, in the order a person reads them.
-COUNTS = ("read", "parsed", "quarantined", "out_of_window")
-
 
 @dataclass
 class ParsedSource:

@@ -9,13 +9,24 @@ present wins; ``fields`` overrides that list per column when a log uses its own 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from spark_jobs.parsing.formats.presets import JSON_DEFAULT_FIELDS
 from spark_jobs.parsing.formats.regex import CLF_TIME
-from spark_jobs.parsing.schema import dash_to_null, parse_time, with_parsed_columns
+from spark_jobs.parsing.schema import (
+    BYTES_PATTERN,
+    REQUEST_PATTERN,
+    STATUS_PATTERN,
+    dash_to_null,
+    parse_time,
+    quarantine_reason,
+    with_parsed_columns,
+    without_trailing_cr,
+)
 
 
 def _schema_for(keys: set[str]) -> tuple[T.StructType, set[str], set[str]]:
@@ -70,31 +81,9 @@ def _first(doc: Column, keys: tuple[str, ...], objects: set[str], clashes: set[s
     return F.coalesce(*cols) if len(cols) > 1 else cols[0]
 
 
-def parse_json_lines(
-    df: DataFrame,
-    fields: dict[str, list[str]] | None = None,
-    log_timezone: str = "UTC",
-) -> DataFrame:
-    """Add the parsed columns and ``reason`` to ``value`` lines holding one JSON object each."""
-    mapping = {**JSON_DEFAULT_FIELDS, **{k: tuple(v) for k, v in (fields or {}).items()}}
-    keys = {k for ks in mapping.values() for k in ks}
-    schema, objects, clashes = _schema_for(keys)
-    line = F.regexp_replace(F.col("value"), r"\r+$", "")
-    doc = F.col("_doc")
-    # Two steps: the document, then each canonical field's raw value, as columns of their own.
-    # Written as one expression tree, every use of a field repeats its coalesce over all the
-    # candidate keys, and compiling that tree cost seconds per query.
-    raw = df.withColumn("_doc", F.from_json(line, schema, {"mode": "PERMISSIVE"}))
-    raw = raw.withColumns(
-        {f"_j_{name}": _first(doc, keys_, objects, clashes) for name, keys_ in mapping.items()}
-    )
-
-    def first(name: str) -> Column:
-        return F.col(f"_j_{name}")
-
-    raw_time = first("time")
-    # Numbers are epoch seconds (or ms when too large to be seconds); strings are ISO 8601
-    # or the CLF time nginx writes in $time_local.
+def _time(raw_time: Column, log_timezone: str) -> tuple[Column, Column]:
+    """(ts, offset) of a JSON time: numbers are epoch seconds (or ms when too large to be
+    seconds); strings are ISO 8601 or the CLF time nginx writes in ``$time_local``."""
     number = raw_time.try_cast("double")
     clf_ts, clf_offset = parse_time(raw_time, CLF_TIME)
     iso_ts, iso_offset = parse_time(raw_time, "iso8601", log_timezone)
@@ -103,9 +92,14 @@ def parse_json_lines(
     offset = F.when(number.isNotNull(), F.lit("+0000")).otherwise(
         F.when(clf_ts.isNotNull(), clf_offset).otherwise(iso_offset)
     )
+    return ts, offset
 
+
+def _request(first: Callable[[str], Column]) -> tuple[Column, dict[str, Column]]:
+    """(target, the request columns): from the fields that hold them, else from the request
+    line (``METHOD TARGET [PROTOCOL]``), else from ECS ``url.path`` and ``url.query``."""
     request = first("request")
-    req = F.regexp_extract(request, r"^([A-Za-z_-]+) (\S+)(?: (\S+))?$", 0) != ""
+    req = F.regexp_extract(request, REQUEST_PATTERN, 0) != ""
     req_parts = F.split(request, " ")
     target = F.coalesce(
         first("target"),
@@ -120,10 +114,42 @@ def parse_json_lines(
         F.when(req, F.get(req_parts, 2)),
         F.when(version.isNotNull(), F.concat(F.lit("HTTP/"), version)),
     )
-    path = F.nullif(F.get(target_parts, 0), F.lit(""))
+    return target, {
+        "method": F.upper(method),
+        "path": F.nullif(F.get(target_parts, 0), F.lit("")),
+        "query": F.nullif(F.get(target_parts, 1), F.lit("")),
+        "protocol": protocol,
+        "request": F.coalesce(request, F.concat_ws(" ", method, target, protocol)),
+    }
+
+
+def parse_json_lines(
+    df: DataFrame,
+    fields: dict[str, list[str]] | None = None,
+    log_timezone: str = "UTC",
+) -> DataFrame:
+    """Add the parsed columns and ``reason`` to ``value`` lines holding one JSON object each."""
+    mapping = {**JSON_DEFAULT_FIELDS, **{k: tuple(v) for k, v in (fields or {}).items()}}
+    keys = {k for ks in mapping.values() for k in ks}
+    schema, objects, clashes = _schema_for(keys)
+    line = without_trailing_cr(F.col("value"))
+    doc = F.col("_doc")
+    # Two steps: the document, then each canonical field's raw value, as columns of their own.
+    # Written as one expression tree, every use of a field repeats its coalesce over all the
+    # candidate keys, and compiling that tree cost seconds per query.
+    raw = df.withColumn("_doc", F.from_json(line, schema, {"mode": "PERMISSIVE"}))
+    raw = raw.withColumns(
+        {f"_j_{name}": _first(doc, keys_, objects, clashes) for name, keys_ in mapping.items()}
+    )
+
+    def first(name: str) -> Column:
+        return F.col(f"_j_{name}")
+
+    ts, offset = _time(first("time"), log_timezone)
+    target, request = _request(first)
     status, nbytes = first("status"), first("bytes")
-    status_ok = status.rlike(r"^[0-9]{3}$")
-    bytes_ok = nbytes.isNull() | nbytes.rlike(r"^[0-9]{1,18}$")
+    status_ok = status.rlike(STATUS_PATTERN)
+    bytes_ok = nbytes.isNull() | nbytes.rlike(BYTES_PATTERN)
     duration_ms = first("duration_ns").try_cast("double") / 1e6
     columns = {
         "ts": ts,
@@ -131,11 +157,7 @@ def parse_json_lines(
         "client": first("client"),
         "ident": F.lit(None),
         "auth_user": first("auth_user"),
-        "method": F.upper(method),
-        "path": path,
-        "query": F.nullif(F.get(target_parts, 1), F.lit("")),
-        "protocol": protocol,
-        "request": F.coalesce(request, F.concat_ws(" ", method, target, protocol)),
+        **request,
         "status": F.when(status_ok, status.try_cast("int")),
         "bytes": F.when(bytes_ok, nbytes.try_cast("long")),
         "referrer": first("referrer"),
@@ -151,13 +173,7 @@ def parse_json_lines(
     }
     is_object = F.ltrim(line).startswith("{") & F.col("_doc").isNotNull()
     matched = is_object & target.isNotNull()
-    reason = (
-        F.when(F.trim(line) == "", "empty")
-        .when(~is_object, "not_json")
-        .when(~matched, "no_match")
-        .when(ts.isNull(), "bad_timestamp")
-        .when(~status_ok, "bad_status")
-        .when(~bytes_ok, "bad_bytes")
-    )
+    empty = F.trim(line) == ""
+    reason = quarantine_reason(empty, matched, ts, status_ok, bytes_ok, not_json=~is_object)
     out = with_parsed_columns(raw, columns, matched, reason)
     return out.drop("_doc", *[f"_j_{name}" for name in mapping])

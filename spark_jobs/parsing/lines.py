@@ -18,10 +18,16 @@ from pyspark.sql import functions as F
 from spark_jobs.parsing.formats.presets import JSON_FORMATS, preset
 from spark_jobs.parsing.formats.regex import LineFormat
 from spark_jobs.parsing.json_lines import parse_json_lines
-from spark_jobs.parsing.schema import dash_to_null, parse_time, with_parsed_columns
-
-#: ``METHOD TARGET [PROTOCOL]``; anything else (worm garbage, ``-``) leaves these null.
-REQUEST_PATTERN = r"^(?<method>[A-Za-z_-]+) (?<target>\S+)(?: (?<protocol>\S+))?$"
+from spark_jobs.parsing.schema import (
+    BYTES_PATTERN,
+    REQUEST_PATTERN,
+    STATUS_PATTERN,
+    dash_to_null,
+    parse_time,
+    quarantine_reason,
+    with_parsed_columns,
+    without_trailing_cr,
+)
 
 # Joins the groups of a match; Apache and nginx escape control characters, so a parsed field
 # never holds it, and a line that does is caught by the field count check.
@@ -96,8 +102,7 @@ def parse_lines(df: DataFrame, fmt: str | LineFormat, log_timezone: str = "UTC")
     if isinstance(fmt, str) and fmt in JSON_FORMATS:
         return parse_json_lines(df, log_timezone=log_timezone)
     line_format = preset(fmt) if isinstance(fmt, str) else fmt
-    # A file written on Windows (or through a CRLF-translating copy) ends lines with \r.
-    line = F.regexp_replace(F.col("value"), r"\r+$", "")
+    line = without_trailing_cr(F.col("value"))
     work, matched, g = _split_groups(df, line, line_format.pattern, "_g_")
     ts, offset = parse_time(g["time"], line_format.time_format, log_timezone)
     work = work.withColumns({"_ts": ts, "_offset": offset})
@@ -105,8 +110,8 @@ def parse_lines(df: DataFrame, fmt: str | LineFormat, log_timezone: str = "UTC")
     work, request = _request_parts(work, g)
     nbytes = g.get("bytes", F.lit("-"))
     status = g.get("status", F.lit(None))
-    status_ok = status.rlike(r"^[0-9]{3}$")
-    bytes_ok = nbytes.rlike(r"^[0-9]{1,18}$") | nbytes.isin("-", "")
+    status_ok = status.rlike(STATUS_PATTERN)
+    bytes_ok = nbytes.rlike(BYTES_PATTERN) | nbytes.isin("-", "")
     unit = line_format.request_time_unit
     reqtime = g["reqtime"].try_cast("double") if "reqtime" in g else F.lit(None)
     columns = {
@@ -127,13 +132,8 @@ def parse_lines(df: DataFrame, fmt: str | LineFormat, log_timezone: str = "UTC")
         "request_time_ms": reqtime * F.lit({"us": 1e-3, "ms": 1.0, "s": 1e3}.get(unit, 1.0)),
         "extra": F.nullif(F.ltrim(g["extra"]), F.lit("")),
     }
-    reason = (
-        F.when(F.col("value").rlike(r"^\s*$"), "empty")
-        .when(~matched, "no_match")
-        .when(ts.isNull(), "bad_timestamp")
-        .when(~status_ok, "bad_status")
-        .when(~bytes_ok, "bad_bytes")
-    )
+    empty = F.col("value").rlike(r"^\s*$")
+    reason = quarantine_reason(empty, matched, ts, status_ok, bytes_ok)
     out = with_parsed_columns(work, columns, matched, reason)
     temporary = [c for c in out.columns if c.startswith(("_g_", "_r_")) or c in ("_ts", "_offset")]
     return out.drop(*temporary)

@@ -14,6 +14,7 @@ from typing import Any
 
 from spark_jobs.config.paths import expectations_dir
 from spark_jobs.config.usecase import QualityConfig
+from spark_jobs.lake.records import IngestRecord
 from spark_jobs.reporting.text import cap, squash
 
 #: How many offending values a failure line shows: enough to recognise the problem in a task
@@ -144,14 +145,11 @@ def _short(value: Any, limit: int = 120) -> str:
     return cap(squash(repr(value)), limit, ellipsis="...")
 
 
-def check_counts(record: dict, quality_cfg: QualityConfig) -> list[str]:
+def check_counts(record: IngestRecord, quality_cfg: QualityConfig) -> list[str]:
     """Rules on the ingest counts: GE sees only the rows that parsed, not the ones that did not."""
     failures = []
-    try:
-        read, parsed = int(record["read"]), int(record["parsed"])
-        quarantined, out_of_window = int(record["quarantined"]), int(record["out_of_window"])
-    except (KeyError, TypeError, ValueError) as exc:
-        return [f"ingest run record lacks an integer count: {exc!r}"]
+    read, parsed = record.read, record.parsed
+    quarantined, out_of_window = record.quarantined, record.out_of_window
     if read != parsed + quarantined + out_of_window:
         failures.append(
             f"read {read} != parsed {parsed} + quarantined {quarantined} "
@@ -165,10 +163,10 @@ def check_counts(record: dict, quality_cfg: QualityConfig) -> list[str]:
         )
     if parsed < quality_cfg.min_parsed_rows:
         failures.append(f"parsed {parsed} < min_parsed_rows {quality_cfg.min_parsed_rows}")
-    for f in record.get("files") or []:
-        if f["read"] != f["parsed"] + f["quarantined"] + f["out_of_window"]:
-            failures.append(f"{f['source_file']}: lines lost or counted twice ({f})")
-    truncated = [f["source_file"] for f in record.get("files") or [] if f.get("truncated")]
+    for f in record.files:
+        if f.lost_or_double():
+            failures.append(f"{f.source_file}: lines lost or counted twice ({f.to_json()})")
+    truncated = [f.source_file for f in record.files if f.truncated]
     if truncated and not quality_cfg.allow_truncated_files:
         failures.append(
             f"truncated compressed file(s), read up to the damage: {', '.join(truncated)} "

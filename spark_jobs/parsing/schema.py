@@ -50,8 +50,15 @@ QUARANTINE_SCHEMA = T.StructType(
     ]
 )
 
-#: Why a line was quarantined, in the order they are checked.
+#: Why a line was quarantined, in the order they are checked (JSON lines check ``not_json``
+#: after ``empty``).
 REASONS = ("empty", "no_match", "bad_timestamp", "bad_status", "bad_bytes")
+
+#: ``METHOD TARGET [PROTOCOL]``; anything else (worm garbage, ``-``) leaves these null.
+REQUEST_PATTERN = r"^(?<method>[A-Za-z_-]+) (?<target>\S+)(?: (?<protocol>\S+))?$"
+#: A status is three digits; a size fits a long (a bigger one is garbage, not a size).
+STATUS_PATTERN = r"^[0-9]{3}$"
+BYTES_PATTERN = r"^[0-9]{1,18}$"
 
 _ZONE_LETTERS = re.compile(r"[XxZOV]")
 
@@ -59,6 +66,31 @@ _ZONE_LETTERS = re.compile(r"[XxZOV]")
 def dash_to_null(col: Column) -> Column:
     """Logs write ``-`` for "no value"; an empty or absent field means the same."""
     return F.when(~col.isin("-", ""), col)
+
+
+def without_trailing_cr(line: Column) -> Column:
+    """A file written on Windows (or through a CRLF-translating copy) ends lines with ``\\r``."""
+    return F.regexp_replace(line, r"\r+$", "")
+
+
+def quarantine_reason(
+    empty: Column,
+    matched: Column,
+    ts: Column,
+    status_ok: Column,
+    bytes_ok: Column,
+    not_json: Column | None = None,
+) -> Column:
+    """The first of ``REASONS`` (``not_json`` after ``empty``) that holds; null when none does."""
+    reason = F.when(empty, "empty")
+    if not_json is not None:
+        reason = reason.when(not_json, "not_json")
+    return (
+        reason.when(~matched, "no_match")
+        .when(ts.isNull(), "bad_timestamp")
+        .when(~status_ok, "bad_status")
+        .when(~bytes_ok, "bad_bytes")
+    )
 
 
 def parse_time(raw: Column, time_format: str, log_timezone: str = "UTC") -> tuple[Column, Column]:
@@ -116,13 +148,3 @@ def in_interval(start: datetime, end: datetime, ts: str = "ts") -> Column:
     """``start <= ts < end`` as a column, to filter or to count out-of-window rows in an agg."""
     col = F.col(ts)
     return (col >= F.lit(_utc(start))) & (col < F.lit(_utc(end)))
-
-
-def within_interval(df: DataFrame, start: datetime, end: datetime) -> DataFrame:
-    """Rows of the data interval: logs files overlap days, a run must own only its interval."""
-    return df.where(in_interval(start, end))
-
-
-def outside_interval(df: DataFrame, start: datetime, end: datetime) -> DataFrame:
-    """Rows with a time outside the interval (rows without a time are neither in nor out)."""
-    return df.where(~in_interval(start, end))

@@ -22,9 +22,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from spark_jobs.errors import StageFailed
-
-#: Hadoop reads these transparently; ``.bz2`` and plain files are splittable, ``.gz`` is not.
-COMPRESSED_SUFFIXES = (".gz", ".bz2", ".deflate", ".zst", ".lz4", ".snappy")
+from spark_jobs.lake import storage
 
 
 def list_files(spark: SparkSession, glob: str, missing_ok: bool = False) -> list[str]:
@@ -32,10 +30,7 @@ def list_files(spark: SparkSession, glob: str, missing_ok: bool = False) -> list
 
     ``missing_ok`` is for hourly landing folders, where an hour with no traffic has no file.
     """
-    jvm = spark.sparkContext._jvm
-    path = jvm.org.apache.hadoop.fs.Path(glob)
-    fs = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    statuses = fs.globStatus(path) or []
+    statuses = storage.glob(spark, glob)
     files = sorted(same_form(str(s.getPath().toString())) for s in statuses if s.isFile())
     if not files and not missing_ok:
         raise StageFailed(f"no log file matches {glob}")

@@ -8,27 +8,32 @@ a busy interval has hundreds of thousands of sessions), the trend from earlier a
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 from pyspark.sql import functions as F
 
-from spark_jobs.lake import layout, storage
+from spark_jobs.lake import layout, records, storage
 from spark_jobs.lake.runs import StageContext
 
 log = logging.getLogger("botwatch.report")
+R = TypeVar("R", bound=records.RunRecord)
 
 REPORT_FILE = "report.html"
 
 
-def _record(spark: Any, ctx: StageContext, stage: str, key: str | None = None) -> dict:
-    path = ctx.run_record_path(stage)
+def _record(spark: Any, ctx: StageContext, kind: type[R], key: str | None = None) -> R | None:
+    """The run record of stage ``kind.STAGE`` (this interval's, or interval ``key``'s); None
+    when the stage left none, or one the report cannot read (it shows what it has)."""
+    path = ctx.run_record_path(kind.STAGE)
     if key is not None:
-        path = f"{ctx.dataset('runs')}/interval={key}/{stage}.json"
+        path = f"{ctx.dataset('runs')}/interval={key}/{kind.STAGE}.json"
+    if not storage.exists(spark, path):
+        return None
     try:
-        return storage.read_json(spark, path) if storage.exists(spark, path) else {}
-    except ValueError:
-        log.warning("run record %s is not JSON; left out of the report", path)
-        return {}
+        return kind.from_json(storage.read_json(spark, path))
+    except ValueError as exc:  # not JSON, or a RecordError
+        log.warning("run record %s is unreadable (%s); left out of the report", path, exc)
+        return None
 
 
 def score_histogram(scores: Any) -> list[int]:
@@ -47,13 +52,13 @@ def trend(spark: Any, ctx: StageContext, counts: dict[str, int], runs: int) -> l
     earlier = [k for k in keys if k < ctx.key][-(runs - 1) :] if runs > 1 else []
     points = []
     for key in earlier:
-        record = _record(spark, ctx, "alert", key)
+        record = _record(spark, ctx, records.AlertRecord, key)
         if record:
             points.append(
                 {
                     "interval_start": layout.iso_utc(layout.key_to_datetime(key)),
-                    "alerts": int(record.get("alerts", 0)),
-                    "suppressed": int(record.get("suppressed", 0)),
+                    "alerts": record.alerts,
+                    "suppressed": record.suppressed,
                 }
             )
     points.append(
@@ -70,22 +75,21 @@ def report_data(
     spark: Any, ctx: StageContext, counts: dict[str, int], docs: list[dict], suppressed: list[dict]
 ) -> dict[str, Any]:
     usecase = ctx.usecase
-    ingest, score = _record(spark, ctx, "ingest"), _record(spark, ctx, "score")
+    ingest = _record(spark, ctx, records.IngestRecord)
+    scored = _record(spark, ctx, records.ScoreRecord)
+    lines = ingest.counts() if ingest else {}
     scores = spark.read.parquet(ctx.path("scores"))
     return {
         "use_case": usecase.id,
         "description": usecase.description,
         "interval_start": layout.iso_utc(ctx.start),
         "interval_end": layout.iso_utc(ctx.end),
-        "model_version": score.get("model_version"),
+        "model_version": scored.model_version if scored else None,
         "threshold": float(usecase.threshold),
         "counts": {
-            "read": ingest.get("read"),
-            "parsed": ingest.get("parsed"),
-            "quarantined": ingest.get("quarantined"),
-            "out_of_window": ingest.get("out_of_window"),
-            "sessions": score.get("sessions"),
-            "entities": score.get("entities"),
+            **{name: lines.get(name) for name in records.LINE_COUNTS},
+            "sessions": scored.sessions if scored else None,
+            "entities": scored.entities if scored else None,
             "candidates": counts["candidates"],
             "alerts": counts["alerts"],
             "suppressed": counts["suppressed"],

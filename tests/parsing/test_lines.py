@@ -11,13 +11,7 @@ from pyspark.testing import assertDataFrameEqual
 
 from spark_jobs.errors import StageFailed
 from spark_jobs.parsing.lines import parse_lines
-from spark_jobs.parsing.schema import (
-    PARSED_SCHEMA,
-    QUARANTINE_SCHEMA,
-    outside_interval,
-    split_parsed,
-    within_interval,
-)
+from spark_jobs.parsing.schema import PARSED_SCHEMA, QUARANTINE_SCHEMA, in_interval, split_parsed
 from spark_jobs.parsing.sources import list_files, read_lines
 
 UA = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
@@ -187,8 +181,9 @@ def test_interval_is_half_open(spark):
         "ts timestamp",
     )
     start, end = datetime(2015, 5, 18, tzinfo=UTC), datetime(2015, 5, 19, tzinfo=UTC)
-    assertDataFrameEqual(within_interval(df, start, end), [Row(ts=datetime(2015, 5, 18))])
-    assert outside_interval(df, start, end).count() == 2
+    window = in_interval(start, end)
+    assertDataFrameEqual(df.where(window), [Row(ts=datetime(2015, 5, 18))])
+    assert df.where(~window).count() == 2
 
 
 def test_read_lines_plain_and_gz_split_on_newline_only(spark, tmp_path):

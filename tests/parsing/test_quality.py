@@ -14,7 +14,9 @@ from spark_jobs import validate
 from spark_jobs.config.usecase import QualityConfig
 from spark_jobs.features.enrichment import enrich
 from spark_jobs.lake import layout, storage
+from spark_jobs.lake.records import FileCounts, IngestRecord
 from spark_jobs.parsing.quality import check_counts, describe_failure, run_suite
+from tests.support.builders import run_record_path, stage_args, usecase_yaml
 from tests.support.parsed_rows import PARSED_SCHEMA, parsed_row
 
 START, END = "2015-05-17T00:00:00Z", "2015-05-18T00:00:00Z"
@@ -75,13 +77,13 @@ def test_suite_reports_missing_column_and_wrong_type(spark):
     assert lines[3] == "expect_table_columns_to_match_set: observed {'missing': ['source_file']}"
 
 
-def _counts(read=100, parsed=95, quarantined=3, out_of_window=2):
-    return {
-        "read": read,
-        "parsed": parsed,
-        "quarantined": quarantined,
-        "out_of_window": out_of_window,
-    }
+def _counts(read=100, parsed=95, quarantined=3, out_of_window=2, **fields):
+    counts = {"read": read, "parsed": parsed, "quarantined": quarantined}
+    return IngestRecord(**counts, out_of_window=out_of_window, **fields)
+
+
+LOST = FileCounts(source_file="a.log", read=5, parsed=3, quarantined=1, out_of_window=0)
+CUT = FileCounts(source_file="b.gz", read=1, parsed=0, quarantined=1, out_of_window=0)
 
 
 @pytest.mark.parametrize(
@@ -94,7 +96,8 @@ def _counts(read=100, parsed=95, quarantined=3, out_of_window=2):
             ["parsed 0 < min_parsed_rows 1"],
         ),
         (_counts(parsed=94), ["read 100 != parsed 94 + quarantined 3 + out_of_window 2"]),
-        ({"read": 1}, ["ingest run record lacks an integer count"]),
+        (_counts(files=[LOST]), ["a.log: lines lost or counted twice"]),
+        (_counts(files=[CUT.model_copy(update={"truncated": True})]), ["truncated compressed"]),
     ],
 )
 def test_check_counts(record, expected):
@@ -105,35 +108,21 @@ def test_check_counts(record, expected):
         assert failure.startswith(start), failure
 
 
-def _usecase_yaml(tmp_path):
-    path = tmp_path / "gate_test.yaml"
-    path.write_text(
-        "id: gate_test\n"
-        "description: validate stage test\n"
-        "start_date: 2015-05-17\n"
-        "source: {path: /nonexistent/*.log}\n"
-        "features: [requests, head_share]\n",
-        encoding="utf-8",
-    )
-    return str(path)
-
-
-def _write_interval(spark, lake_root, rows):
-    parsed = layout.partition_path(lake_root, "parsed", "gate_test", datetime.fromisoformat(START))
+def _write_interval(spark, lake_root, rows, ingest_record=None):
+    start = datetime.fromisoformat(START)
+    parsed = layout.partition_path(lake_root, "parsed", "gate_test", start)
     # through the real enrichment, as ingest writes it, so every default suite has its columns
     df = enrich(spark.createDataFrame(rows, PARSED_SCHEMA))
     df.coalesce(1).write.mode("overwrite").parquet(parsed)
-    storage.write_json(
-        spark,
-        f"{layout.partition_path(lake_root, 'runs', 'gate_test', datetime.fromisoformat(START))}"
-        "/ingest.json",
-        _counts(read=len(rows), parsed=len(rows), quarantined=0, out_of_window=0),
-    )
+    n = len(rows)
+    # A record as a test writes it by hand: the four counts and nothing else.
+    record = ingest_record or {"read": n, "parsed": n, "quarantined": 0, "out_of_window": 0}
+    storage.write_json(spark, run_record_path(lake_root, "gate_test", start, "ingest"), record)
 
 
 def test_validate_main_passes_good_and_stops_bad_interval(spark, tmp_path):
-    config, lake_root = _usecase_yaml(tmp_path), str(tmp_path / "lake")
-    argv = ["--config", config, "--start", START, "--end", END, "--lake", lake_root]
+    config, lake_root = usecase_yaml(tmp_path, "gate_test"), str(tmp_path / "lake")
+    argv = stage_args(config, START, END, lake_root)
     start = datetime.fromisoformat(START)
     runs = layout.partition_path(lake_root, "runs", "gate_test", start)
     result_path = (
@@ -142,7 +131,11 @@ def test_validate_main_passes_good_and_stops_bad_interval(spark, tmp_path):
 
     _write_interval(spark, lake_root, GOOD_ROWS)
     assert validate.main(argv) == 0
-    assert storage.read_json(spark, f"{runs}/validate.json")["success"] is True
+    record = storage.read_json(spark, f"{runs}/validate.json")
+    assert record["success"] is True
+    assert set(record) == {"stage", "use_case", "interval_start", "interval_end", "success",
+                           "failures", "suites", "counts"}  # fmt: skip
+    assert record["counts"] == {"read": 4, "parsed": 4, "quarantined": 0, "out_of_window": 0}
     assert storage.read_json(spark, result_path)["success"] is True
 
     _write_interval(spark, lake_root, BAD_ROWS)
@@ -151,3 +144,21 @@ def test_validate_main_passes_good_and_stops_bad_interval(spark, tmp_path):
     assert record["success"] is False
     assert any("not_be_null(client)" in line for line in record["failures"]), record["failures"]
     assert storage.read_json(spark, result_path)["success"] is False
+
+
+def test_validate_main_stops_on_an_ingest_record_without_counts(spark, tmp_path):
+    config, lake_root = usecase_yaml(tmp_path, "gate_test"), str(tmp_path / "lake")
+    _write_interval(spark, lake_root, GOOD_ROWS, ingest_record={"read": 4})
+
+    assert validate.main(stage_args(config, START, END, lake_root)) == 1
+    start = datetime.fromisoformat(START)
+    record = storage.read_json(spark, run_record_path(lake_root, "gate_test", start, "validate"))
+    [line] = [f for f in record["failures"] if f.startswith("counts: ")]
+    assert line.startswith("counts: ingest run record lacks an integer count: IngestRecord: ")
+    assert "parsed: Field required" in line
+    assert record["counts"] == {
+        "read": 4,
+        "parsed": None,
+        "quarantined": None,
+        "out_of_window": None,
+    }

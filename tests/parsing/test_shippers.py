@@ -19,15 +19,16 @@ import socket
 import subprocess
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from pyspark.sql import functions as F
 
 from spark_jobs import ingest
-from spark_jobs.config.usecase import REPO_ROOT
-from spark_jobs.lake import layout, storage
+from spark_jobs.lake import layout
+from tests.support.builders import run_record, stage_args, usecase_yaml
+from tests.support.paths import REPO, SAMPLE_LOG
 
 RSYSLOGD = shutil.which("rsyslogd") or shutil.which("rsyslogd", path="/usr/sbin:/sbin")
 pytestmark = pytest.mark.skipif(
@@ -35,8 +36,7 @@ pytestmark = pytest.mark.skipif(
     reason="rsyslogd is not installed (apt-get install rsyslog; .ci/run installs it)",
 )
 
-CONF_TEMPLATE = REPO_ROOT / "tests/shippers/rsyslog.conf.template"
-SAMPLE = REPO_ROOT / "tests/fixtures/logs/elastic_examples/apache_logs.gz"
+CONF_TEMPLATE = REPO / "tests/shippers/rsyslog.conf.template"
 USE_CASE = "shipper_test"
 HOUR_10 = datetime(2024, 3, 5, 10, tzinfo=UTC)
 HOUR_11 = HOUR_10 + timedelta(hours=1)
@@ -76,7 +76,7 @@ def _restamp(line: str, at: datetime) -> Sent:
 
 def _sample_lines() -> list[str]:
     """50 real lines: the longest one, one with \\x escapes, and every 200th of the sample."""
-    with gzip.open(SAMPLE, "rt", encoding="utf-8") as fh:
+    with gzip.open(SAMPLE_LOG, "rt", encoding="utf-8") as fh:
         lines = fh.read().splitlines()
     longest = max(lines, key=len)
     escaped = next(line for line in lines if "\\x" in line)
@@ -191,27 +191,18 @@ def shipped(tmp_path_factory) -> Shipped:
 
 
 def _config(tmp_path: Path, source_path: str) -> Path:
-    path = tmp_path / "uc.yaml"
-    path.write_text(
-        f"id: {USE_CASE}\n"
-        "description: access logs shipped by rsyslog\n"
-        'schedule: "0 * * * *"\n'
-        "start_date: 2024-03-05\n"
-        f"source: {{path: '{source_path}', format: combined}}\n"
-        "features: [requests, head_share]\n",
-        encoding="utf-8",
-    )
-    return path
+    return usecase_yaml(
+        tmp_path, USE_CASE, description="access logs shipped by rsyslog",
+        schedule="0 * * * *", start_date=date(2024, 3, 5),
+        source={"path": source_path, "format": "combined"},
+    )  # fmt: skip
 
 
 def _ingest_hour_10(spark, tmp_path: Path, source_path: str) -> tuple[dict, str]:
     lake_root = str(tmp_path / "lake")
-    argv = ["--config", str(_config(tmp_path, source_path)),
-            "--start", "2024-03-05T10:00:00+00:00", "--end", "2024-03-05T11:00:00+00:00",
-            "--lake", lake_root]  # fmt: skip
+    argv = stage_args(_config(tmp_path, source_path), HOUR_10, HOUR_11, lake_root)
     assert ingest.main(argv) == 0
-    record_path = f"{layout.partition_path(lake_root, 'runs', USE_CASE, HOUR_10)}/ingest.json"
-    return storage.read_json(spark, record_path), lake_root
+    return run_record(spark, lake_root, USE_CASE, HOUR_10, "ingest"), lake_root
 
 
 def _expected_rows(sent: list[Sent]) -> list[tuple]:

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import bz2
 import gzip
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
 from spark_jobs import ingest
 from spark_jobs.config.loading import load_usecase
-from spark_jobs.lake import layout, storage
+from spark_jobs.lake import layout
 from spark_jobs.parsing.files import parse_files, quarantine_of
 from spark_jobs.parsing.sources import list_files
+from tests.support.builders import run_record, stage_args, usecase_yaml
 
 LINE = '1.2.3.4 - - [05/Mar/2024:{}:00:{:02d} +0000] "GET /{} HTTP/1.1" 200 5 "-" "curl/8"'
 START = datetime(2024, 3, 5, 10, tzinfo=UTC)
@@ -90,19 +91,15 @@ def test_bz2_empty_files_and_invalid_utf8(spark, tmp_path):
 
 
 def _usecase(tmp_path, path, policy="keep", fmt="combined"):
-    cfg = tmp_path / "uc.yaml"
-    cfg.write_text(
-        "id: src_test\ndescription: t\nstart_date: 2024-03-01\nschedule: '0 * * * *'\n"
-        f"source: {{path: '{path}', format: {fmt}, out_of_window: {policy}}}\n"
-        "features: [requests, head_share]\n"
+    source = {"path": path, "format": fmt, "out_of_window": policy}
+    return usecase_yaml(
+        tmp_path, "src_test", source=source, start_date=date(2024, 3, 1), schedule="0 * * * *"
     )
-    return cfg
 
 
 def _ingest(tmp_path, cfg, start="2024-03-05T10:00:00Z", end="2024-03-05T11:00:00Z"):
     root = str(tmp_path / "lake")
-    code = ingest.main(["--config", str(cfg), "--start", start, "--end", end, "--lake", root])
-    assert code == 0
+    assert ingest.main(stage_args(cfg, start, end, root)) == 0
     return root
 
 
@@ -127,9 +124,7 @@ def test_out_of_window_policies(spark, tmp_path, policy, parsed, late_rows):
     # this hour's file and the next one, where late lines of this hour land
     path = str(tmp_path / "landing") + "/{start:%Y/%m/%d}/access-{{start:%H},{end:%H}}.log"
     root = _ingest(tmp_path, _usecase(tmp_path, path, policy))
-    record = storage.read_json(
-        spark, f"{layout.partition_path(root, 'runs', 'src_test', START)}/ingest.json"
-    )
+    record = run_record(spark, root, "src_test", START, "ingest")
     assert record["read"] == 5
     assert record["parsed"] == parsed
     assert record["read"] == record["parsed"] + record["quarantined"] + record["out_of_window"]
@@ -147,18 +142,14 @@ def test_hour_placeholder_reads_every_hour_of_a_daily_interval(spark, tmp_path):
     root = _ingest(
         tmp_path, _usecase(tmp_path, path), "2024-03-05T00:00:00Z", "2024-03-06T00:00:00Z"
     )
-    record = storage.read_json(
-        spark, f"{layout.partition_path(root, 'runs', 'src_test', day[0])}/ingest.json"
-    )
+    record = run_record(spark, root, "src_test", day[0], "ingest")
     assert (record["read"], record["parsed"], len(record["files"])) == (5, 5, 2)
 
 
 def test_auto_format_is_reported_in_the_run_record(spark, tmp_path):
     (tmp_path / "a.log").write_text("vh:80 " + _line(10, 1) + "\n")
     root = _ingest(tmp_path, _usecase(tmp_path, tmp_path / "a.log", fmt="auto"))
-    record = storage.read_json(
-        spark, f"{layout.partition_path(root, 'runs', 'src_test', START)}/ingest.json"
-    )
+    record = run_record(spark, root, "src_test", START, "ingest")
     assert record["format"] == "vhost_combined"
     assert record["format_detection"]["shares"]["vhost_combined"] == 1.0
     assert record["parsed"] == 1

@@ -1,0 +1,234 @@
+"""Typed run records: what each stage leaves in ``runs/use_case=X/interval=K/<stage>.json``.
+
+A run record is how one stage tells the next ones, the report, the demo and a person what it
+did: the validate gate checks the ingest counts, the run report shows them, the demo sums them.
+Typed records give every reader the same field names and types, and a record that lacks a
+field or holds a wrong type fails in ``from_json`` with ``RecordError`` naming it, instead of a
+``KeyError`` deep in a reader.
+
+The JSON keeps the keys the stages always wrote (tests, docs and people read these files): the
+header (``stage``, ``use_case``, ``interval_start``, ``interval_end``) and the stage's fields.
+A field listed in ``OMIT_NONE`` is left out when it is None, as the stages did for keys they
+only sometimes write. Reading ignores keys a record type does not know, so an older or newer
+writer's extra keys never break a reader.
+
+Pure Python (pydantic): the demo reads records from a local lake without Spark.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+#: The per-file and per-run line counts of ingest: ``read == parsed + quarantined +
+#: out_of_window``, in the order a person reads them.
+LINE_COUNTS = ("read", "parsed", "quarantined", "out_of_window")
+
+
+class RecordError(ValueError):
+    """A run record lacks a field, or holds a value of the wrong type."""
+
+
+def _dump(value: Any) -> Any:
+    if isinstance(value, _Json):
+        return value.to_json()
+    if isinstance(value, list):
+        return [_dump(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _dump(v) for k, v in value.items()}
+    return value
+
+
+class _Json(BaseModel):
+    """A JSON object with typed fields; unknown keys are ignored on read."""
+
+    model_config = ConfigDict(extra="ignore")
+    #: Fields written only when not None.
+    OMIT_NONE: ClassVar[tuple[str, ...]] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            name: _dump(getattr(self, name))
+            for name in type(self).model_fields
+            if not (name in self.OMIT_NONE and getattr(self, name) is None)
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        try:
+            return cls.model_validate(dict(data))
+        except (TypeError, ValueError) as exc:  # ValidationError is a ValueError
+            raise RecordError(f"{cls.__name__}: {_why(exc)}") from exc
+
+
+def _why(exc: Exception) -> str:
+    """``read: Field required; files.0.parsed: Input should be a valid integer``."""
+    if not isinstance(exc, ValidationError):
+        return str(exc)
+    return "; ".join(
+        f"{'.'.join(map(str, e['loc'])) or '(record)'}: {e['msg']}" for e in exc.errors()
+    )
+
+
+class RunRecord(_Json):
+    """The header every stage's record has; ``STAGE`` names the file (``<stage>.json``)."""
+
+    STAGE: ClassVar[str] = ""
+
+    use_case: str | None = None
+    interval_start: str | None = None
+    interval_end: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"stage": self.STAGE, **super().to_json()}
+
+
+class FileCounts(_Json):
+    """What happened to the lines of one file of the ingest."""
+
+    OMIT_NONE = ("included_out_of_window",)
+
+    source_file: str
+    read: int
+    parsed: int
+    quarantined: int
+    out_of_window: int
+    truncated: bool = False
+    reasons: dict[str, int] = {}
+    #: With ``out_of_window: include``, the lines outside the interval counted in ``parsed``.
+    included_out_of_window: int | None = None
+
+    def lost_or_double(self) -> bool:
+        return self.read != self.parsed + self.quarantined + self.out_of_window
+
+    def included(self) -> FileCounts:
+        """These counts when the lines outside the interval were parsed into this run."""
+        return self.model_copy(
+            update={
+                "parsed": self.parsed + self.out_of_window,
+                "out_of_window": 0,
+                "included_out_of_window": self.out_of_window,
+            }
+        )
+
+
+class IngestRecord(RunRecord):
+    """Lines read, parsed, quarantined and out of window, per file and in total."""
+
+    STAGE = "ingest"
+
+    read: int
+    parsed: int
+    quarantined: int
+    out_of_window: int
+    truncated_files: int = 0
+    format: str | None = None
+    format_detection: dict[str, Any] | None = None
+    out_of_window_policy: str | None = None
+    files: list[FileCounts] = []
+    globs: list[str] = []
+
+    @classmethod
+    def of_files(cls, files: list[FileCounts], **fields: Any) -> IngestRecord:
+        """The record whose totals are the sums of ``files``."""
+        totals = {name: sum(getattr(f, name) for f in files) for name in LINE_COUNTS}
+        return cls(files=files, truncated_files=sum(f.truncated for f in files), **totals, **fields)
+
+    def counts(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in LINE_COUNTS}
+
+
+class SuiteOutcome(_Json):
+    success: bool
+    failed: list[dict[str, Any]] = []
+
+
+class ValidateRecord(RunRecord):
+    """The gate's verdict; ``counts`` is absent when its inputs were missing."""
+
+    STAGE = "validate"
+    OMIT_NONE = ("counts",)
+
+    success: bool
+    failures: list[str] = []
+    suites: dict[str, SuiteOutcome] = {}
+    counts: dict[str, Any] | None = None
+
+
+class FeatureRecord(RunRecord):
+    STAGE = "feature"
+
+    sessions: int
+    entities: int
+    unattributed_rows: int
+    entity_key: str
+    session_gap_minutes: float | None
+    output: str
+
+
+class TrainRecord(RunRecord):
+    """A fit, or why none was needed (``skipped``: only the reason and the serving model)."""
+
+    STAGE = "train"
+    OMIT_NONE = ("intervals", "training_metrics", "labels", "output")
+
+    skipped: bool
+    reason: str | None = None
+    model_version: str | None = None
+    intervals: int | None = None
+    training_metrics: dict[str, Any] | None = None
+    labels: dict[str, Any] | None = None
+    output: str | None = None
+
+
+class ScoreRecord(RunRecord):
+    STAGE = "score"
+
+    model_version: str | None = None
+    model_window_end: str | None = None
+    output: str | None = None
+    sessions: int
+    entities: int
+    max: float | None = None
+    at_or_above_threshold: int = 0
+    p50: float | None = None
+    p90: float | None = None
+    p99: float | None = None
+
+
+class AlertRecord(RunRecord):
+    STAGE = "alert"
+
+    candidates: int
+    alerts: int
+    suppressed: int
+    capped: int
+    outbox: str | None = None
+    outbox_alerts: int = 0
+    report: str | None = None
+    suppressions: list[str] = []
+    top_reasons: list[str] = []
+
+
+class DeliverRecord(RunRecord):
+    """Written by ``alerting.delivery`` (the Airflow deliver task), read here for summaries."""
+
+    STAGE = "deliver"
+
+    outbox_intervals: list[str] = []
+    outbox_alerts: int = 0
+    delivered: int
+    failed: int
+    sinks: list[dict[str, Any]] = []
+
+
+#: stage name -> its record type.
+RECORD_TYPES: dict[str, type[RunRecord]] = {
+    cls.STAGE: cls
+    for cls in (
+        IngestRecord, ValidateRecord, FeatureRecord, TrainRecord, ScoreRecord, AlertRecord,
+        DeliverRecord,
+    )
+}  # fmt: skip
