@@ -65,8 +65,8 @@ FEATURE_GROUPS: dict[str, dict[str, str]] = {
     "Resources": {
         "page_share": "share of requests for pages (enrichment path_class page: '/', "
         ".html, .php, documents, extension-less paths)",
-        "static_share": "share of requests for static assets (css, js, images, fonts, ico) by "
-        "extension",
+        "static_share": "share of requests for static assets (enrichment path_class static: css, "
+        "js, images, fonts, audio, video)",
         "image_share": "share of requests for images (png, jpg, gif, svg, ico, webp, bmp, tiff)",
         "css_share": "share of requests for style sheets (.css)",
         "js_share": "share of requests for scripts (.js, .mjs)",
