@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from spark_jobs.stage import STAGES
 from tests.support.paths import REPO
 
 PACKAGE = REPO / "spark_jobs"
-ENTRYPOINTS = {"ingest", "validate", "feature", "train", "score", "alert", "deliver"}
+ENTRYPOINTS = set(STAGES)
 #: Modules that may import the stage runner: the entrypoints, the runner itself and the CLI.
 RUNNER_USERS = {f"spark_jobs.{name}" for name in ENTRYPOINTS} | {"spark_jobs.cli"}
 MAX_LINES = 300

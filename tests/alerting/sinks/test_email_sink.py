@@ -11,7 +11,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from spark_jobs.alerting.sinks import EmailSink, digest_key
+from spark_jobs.alerting.sinks.base import digest_key
+from spark_jobs.alerting.sinks.email_sink import EmailSink
 from tests.support.loopback_http import free_port
 from tests.support.paths import alert_docs
 

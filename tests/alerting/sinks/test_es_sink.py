@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from spark_jobs.alerting.sinks import (
+from spark_jobs.alerting.sinks.es_sink import (
     ALERTS_INDEX_TEMPLATE,
     ElasticsearchSink,
     alerts_index_template,

@@ -9,19 +9,17 @@ from html.parser import HTMLParser
 
 import pytest
 
-from spark_jobs.alerting.sinks import alert_id, digest_key
+from spark_jobs.alerting.sinks.base import alert_id, digest_key
 from spark_jobs.alerting.sinks.render import (
     SLACK_MAX_BLOCKS,
     SLACK_SECTION_LIMIT,
-    cap,
     escape_slack,
-    fmt_num,
     html_body,
-    one_line,
     plain_text,
     slack_message,
     subject,
 )
+from spark_jobs.reporting.text import cap, fmt_num, one_line
 from tests.support.paths import alert_docs
 
 DOCS = alert_docs()

@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from spark_jobs.alerting.sinks import DeliveryResult, WebhookSink, digest_key
+from spark_jobs.alerting.sinks.base import DeliveryResult, digest_key
+from spark_jobs.alerting.sinks.webhook_sink import WebhookSink
 from tests.support.loopback_http import LoopbackServer, Reply, free_port
 from tests.support.paths import alert_docs
 
