@@ -1,7 +1,8 @@
 """Metrics over repeated CV: mean, worst and spread of each figure of ``DetectionMetrics``.
 
 Apart from ``metrics`` because it is about the protocol (how many shuffles, which repeat was
-worst), not about one set of scores; ``metrics`` re-exports these names for its callers.
+worst), not about one set of scores; ``metrics`` re-exports these names for its callers, so
+this module does not import ``metrics`` back (not even for a type hint: no import cycle).
 """
 
 from __future__ import annotations
@@ -9,10 +10,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from spark_jobs.evaluation.metrics import DetectionMetrics
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -64,8 +62,9 @@ def _stat(values: list[float | None], higher_is_better: bool) -> Stat:
     return Stat(statistics.fmean(defined), worst, std, len(defined), values)
 
 
-def aggregate_repeats(results: Sequence[DetectionMetrics]) -> CvAggregate:
-    """Mean, worst and std over repeated CV, one pooled-out-of-fold result per repeat.
+def aggregate_repeats(results: Sequence[Any]) -> CvAggregate:
+    """Mean, worst and std over repeated CV, one pooled-out-of-fold result per repeat
+    (``metrics.DetectionMetrics``).
 
     The worst repeat is reported next to the mean because a target met on average can still
     fail on an unlucky split, and that spread is what the data size buys.

@@ -67,6 +67,9 @@ def test_fitted_models_have_the_agreed_interface():
         assert {"params", "metrics"} <= fields
         assert callable(cls.score) and callable(cls.save)
     assert SCORED_COLUMNS == ("score", "details", "contributions")
+    from spark_jobs.models.anomaly import ensemble
+
+    assert ensemble.OUTPUT_COLUMNS == SCORED_COLUMNS
 
 
 def test_looking_a_kind_up_does_not_import_spark_ml():

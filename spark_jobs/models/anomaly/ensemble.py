@@ -45,7 +45,6 @@ from spark_jobs.models.anomaly.members import (
 )
 from spark_jobs.models.anomaly.sql import PREFIX, num, quote, total, with_layer, with_percentile
 from spark_jobs.models.inputs import FittedScaling, clean, fit_log_scaling
-from spark_jobs.models.kinds import SCORED_COLUMNS
 
 log = logging.getLogger("botwatch")
 
@@ -54,6 +53,9 @@ N_QUANTILES = 1001
 #: Up to this many rows the calibration quantiles are exact; above, relative error 1e-4.
 EXACT_QUANTILE_ROWS = 200_000
 FORMAT_VERSION = 1
+#: Columns ``score`` adds to its input: ``models.kinds.SCORED_COLUMNS``, spelled out because
+#: kinds imports this module (tests/models/test_kinds.py holds the two together).
+OUTPUT_COLUMNS = ("score", "details", "contributions")
 
 
 def _pct_col(member: str) -> str:
@@ -143,7 +145,7 @@ class AnomalyModel:
     def score(self, df: DataFrame) -> DataFrame:
         """``df`` with ``score`` (0-100), ``details`` (member -> its percentile 0-100) and
         ``contributions`` (explain.CONTRIBUTIONS_TYPE, against the training profile)."""
-        columns = [c for c in df.columns if c not in SCORED_COLUMNS]
+        columns = [c for c in df.columns if c not in OUTPUT_COLUMNS]
         out = with_percentile(
             self._with_ensemble(self._with_raw(df)),
             ENSEMBLE_RAW,
