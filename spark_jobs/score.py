@@ -10,35 +10,19 @@ from __future__ import annotations
 
 import sys
 
-from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from spark_jobs.errors import StageFailed
 from spark_jobs.lake import storage
 from spark_jobs.lake.runs import StageContext
 from spark_jobs.models import registry
+from spark_jobs.models.kinds import SCORED_COLUMNS
 from spark_jobs.stage.runner import log, run_main, write_run_record
 
 PERCENTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99}
-#: Columns the score stage adds to the features' own.
-SCORE_COLUMNS = ("score", "details", "contributions", "model_version", "model_kind")
-
-
-def with_details(df: DataFrame) -> DataFrame:
-    """``details``: the model kind's own numbers behind ``score`` (each ensemble member's
-    percentile, or the classifier's raw probability), as one map so every kind has one schema."""
-    if "member_scores" in df.columns:
-        member = df.schema["member_scores"].dataType.typeName()
-        details = (
-            F.col("member_scores")
-            if member == "map"
-            else F.from_json(F.to_json("member_scores"), "map<string,double>")
-        )
-        return df.withColumn("details", details.cast("map<string,double>")).drop("member_scores")
-    if "probability" in df.columns:
-        details = F.create_map(F.lit("probability"), F.col("probability").cast("double"))
-        return df.withColumn("details", details).drop("probability")
-    return df.withColumn("details", F.create_map().cast("map<string,double>"))
+#: Columns the score stage adds to the features' own: the model kind's agreed output
+#: (score, details, contributions; see ``models.kinds``) and which model produced it.
+SCORE_COLUMNS = (*SCORED_COLUMNS, "model_version", "model_kind")
 
 
 def body(spark, ctx: StageContext) -> None:
@@ -61,7 +45,6 @@ def body(spark, ctx: StageContext) -> None:
     features = spark.read.parquet(source)
     scored = (
         model.score(features)
-        .transform(with_details)
         .withColumn("model_version", F.lit(promotion.version))
         .withColumn("model_kind", F.lit(metadata["kind"]))
         .select(*features.columns, *SCORE_COLUMNS)

@@ -17,6 +17,7 @@ from spark_jobs.errors import StageFailed
 from spark_jobs.lake import layout, storage
 from spark_jobs.lake.runs import StageContext
 from spark_jobs.models import registry
+from spark_jobs.models.kinds import ModelKind, model_kind
 from spark_jobs.stage.runner import run_main, write_run_record
 
 
@@ -28,10 +29,11 @@ def window_intervals(spark, ctx: StageContext) -> tuple[str, list[str]]:
     return first, [k for k in keys if first <= k <= ctx.key]
 
 
-def training_data(spark, ctx: StageContext, paths: list[str]):
-    """The window's sessions; for a supervised model only the labelled ones, with ``label``."""
+def training_data(spark, ctx: StageContext, paths: list[str], kind: ModelKind):
+    """The window's sessions; for a kind that learns from labels only the labelled ones, with
+    ``label``, and the label summary for the metadata (empty otherwise)."""
     data = spark.read.parquet(*paths)
-    if ctx.usecase.model.kind != "supervised":
+    if not kind.learns_from_labels:
         return data, {}
     from spark_jobs.models import labels
 
@@ -53,8 +55,9 @@ def body(spark, ctx: StageContext) -> None:
             f"under {ctx.dataset('features')}; run the feature stage first"
         )
     paths = [f"{ctx.dataset('features')}/interval={key}" for key in intervals]
-    data, label_summary = training_data(spark, ctx, paths)
-    fitted = registry.model_kind_module(cfg.kind).fit(data, usecase.features, cfg)
+    kind = model_kind(cfg.kind)
+    data, label_summary = training_data(spark, ctx, paths, kind)
+    fitted = kind.fit(data, usecase.features, cfg)
 
     version = registry.new_version(usecase, ctx.key)
     target = registry.save_model(spark, ctx.lake_root, usecase.id, version, fitted)

@@ -127,6 +127,7 @@ def test_scores_have_the_contract_columns(spark, roundtrip):
     scores = _scores(spark, roundtrip["root"], roundtrip["day"])
     assert scores.columns[-len(score.SCORE_COLUMNS) :] == list(score.SCORE_COLUMNS)
     assert dict(scores.dtypes)["requests"] == "double"
+    assert dict(scores.dtypes)["details"] == "map<string,double>"
     rows = scores.collect()
     assert len(rows) == 12
     for r in rows:
@@ -202,6 +203,8 @@ def test_supervised_model_from_a_label_file(spark, roundtrip):
     assert trained["skipped"] is False  # another config: the unsupervised champion is not fresh
     assert trained["model_version"].startswith("supervised-logistic_regression-")
     assert trained["labels"]["positives"] == 4 and trained["labels"]["negatives"] == 20
+    # Spark's trapezoidal PR area, not eval's average precision: named apart.
+    assert 0.0 <= trained["training_metrics"]["train_pr_auc_trapezoid"] <= 1.0
     assert score.main(_args(config, root, day)) == 0
     rows = _scores(spark, root, day).orderBy(F.col("score").desc()).collect()
     assert {r["client"] for r in rows[:2]} == {"10.0.0.10", "10.0.0.11"}

@@ -166,6 +166,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> Path:
     from spark_jobs.evaluation import protocols
     from spark_jobs.evaluation.report import write_report
     from spark_jobs.models import labels
+    from spark_jobs.models.kinds import model_kind
 
     usecase = load_usecase(args.config)
     spark = eval_spark(usecase)
@@ -183,7 +184,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> Path:
         if name not in MODEL_CHOICES:
             raise SystemExit(f"botwatch eval: unknown model {name!r}; known: {MODEL_CHOICES}")
         cfg = model_variant(usecase, name, args.labels)
-        label = cfg.algorithm if cfg.kind == "supervised" else "+".join(cfg.members)
+        label = model_kind(cfg.kind).describe(cfg)
         log.info("evaluating %s (%s %s)", name, cfg.kind, label)
         if args.protocol == "cv":
             results = protocols.cross_validate(

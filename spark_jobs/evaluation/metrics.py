@@ -3,7 +3,8 @@
 Pure numpy, no Spark: the evaluation collects (label, score) per session to the driver first,
 and the tests stay fast. The definitions are scikit-learn's (average precision as the
 step-wise sum over distinct scores, ROC-AUC as Mann-Whitney with ties counting half) so the
-numbers can be checked against it without making it a dependency.
+numbers can be checked against it (tests/evaluation/test_metrics.py does) without making it
+a runtime dependency.
 
 Figures that a data set cannot support are ``None`` with the reason in ``undefined`` rather
 than 0 or NaN: a 0 would read as "the detector is bad" and a NaN breaks strict JSON.
@@ -11,12 +12,33 @@ than 0 or NaN: a 0 would read as "the detector is bad" and a NaN breaks strict J
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+
+# Aggregation over CV repeats lives in ``repeats``; callers import it from here.
+from spark_jobs.evaluation.repeats import CV_METRICS, CvAggregate, FprStat, Stat, aggregate_repeats
+
+__all__ = [
+    "CV_METRICS",
+    "DEFAULT_MAX_FPRS",
+    "CvAggregate",
+    "DetectionMetrics",
+    "FprStat",
+    "PrCurve",
+    "RecallAtFpr",
+    "RocCurve",
+    "Stat",
+    "aggregate_repeats",
+    "average_precision",
+    "compute_metrics",
+    "pr_curve",
+    "recall_at_fpr",
+    "roc_auc",
+    "roc_curve",
+]
 
 #: Alert budgets reported by default: operators think in "at most 1/2/5% of humans flagged".
 DEFAULT_MAX_FPRS = (0.01, 0.02, 0.05)
@@ -53,6 +75,9 @@ class DetectionMetrics:
     recall: float | None
     f1: float | None
     fpr: float | None
+    #: Average precision (``average_precision``): the step-wise area under the PR curve, the
+    #: figure reports and ``--target min_pr_auc`` call PR-AUC. Not the trapezoidal
+    #: ``*_pr_auc_trapezoid`` of a supervised model's training metrics, which reads higher.
     pr_auc: float | None
     roc_auc: float | None
     recall_at_fpr: list[RecallAtFpr]
@@ -137,7 +162,8 @@ def _roc_auc(y: np.ndarray, s: np.ndarray) -> float:
 
 
 def average_precision(labels: Sequence[int], scores: Sequence[float]) -> float | None:
-    """PR-AUC as sklearn's average precision; None without both classes."""
+    """Average precision (sklearn's ``average_precision_score``): precision at each distinct
+    score weighted by the recall it adds; None without both classes."""
     y, s = _validate(labels, scores)
     return None if _auc_undefined(*_counts(y)) else _average_precision(y, s)
 
@@ -255,75 +281,3 @@ def roc_curve(labels: Sequence[int], scores: Sequence[float]) -> RocCurve:
         return RocCurve([], [], [])
     thresholds, tps, fps = _points(y, s)
     return RocCurve(thresholds.tolist(), (fps / fps[-1]).tolist(), (tps / tps[-1]).tolist())
-
-
-@dataclass(frozen=True)
-class Stat:
-    """One metric over CV repeats; ``worst`` is the min, or the max for error rates."""
-
-    mean: float | None
-    worst: float | None
-    std: float | None
-    #: repeats where the metric was defined (``values`` keeps the None ones, in order).
-    n: int
-    values: list[float | None]
-
-
-@dataclass(frozen=True)
-class FprStat:
-    max_fpr: float
-    recall: Stat
-
-
-@dataclass(frozen=True)
-class CvAggregate:
-    repeats: int
-    precision: Stat
-    recall: Stat
-    f1: Stat
-    fpr: Stat
-    pr_auc: Stat
-    roc_auc: Stat
-    recall_at_fpr: list[FprStat]
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-#: Scalar metrics aggregated over repeats, and whether lower values are worse.
-CV_METRICS = dict.fromkeys(("precision", "recall", "f1", "pr_auc", "roc_auc"), True) | {
-    "fpr": False
-}
-
-
-def _stat(values: list[float | None], higher_is_better: bool) -> Stat:
-    defined = [float(v) for v in values if v is not None]
-    if not defined:
-        return Stat(None, None, None, 0, values)
-    worst = min(defined) if higher_is_better else max(defined)
-    # Sample std: the repeats are a sample of the shuffles that could have been drawn.
-    std = statistics.stdev(defined) if len(defined) > 1 else None
-    return Stat(statistics.fmean(defined), worst, std, len(defined), values)
-
-
-def aggregate_repeats(results: Sequence[DetectionMetrics]) -> CvAggregate:
-    """Mean, worst and std over repeated CV, one pooled-out-of-fold result per repeat.
-
-    The worst repeat is reported next to the mean because a target met on average can still
-    fail on an unlucky split, and that spread is what the data size buys.
-    """
-    if not results:
-        raise ValueError("no repeats to aggregate")
-    fprs = [a.max_fpr for a in results[0].recall_at_fpr]
-    for r in results[1:]:
-        if [a.max_fpr for a in r.recall_at_fpr] != fprs:
-            raise ValueError("repeats were computed with different max FPRs")
-    scalars = {
-        name: _stat([getattr(r, name) for r in results], higher)
-        for name, higher in CV_METRICS.items()
-    }
-    at_fpr = [
-        FprStat(m, _stat([r.recall_at_fpr[i].recall for r in results], True))
-        for i, m in enumerate(fprs)
-    ]
-    return CvAggregate(repeats=len(results), recall_at_fpr=at_fpr, **scalars)

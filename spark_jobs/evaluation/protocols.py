@@ -9,8 +9,10 @@ kinds' ``fit``/``score``):
 * ``time``: train on sessions that started before a date, test on those after: what a deployed
   model faces (it never sees the future), suited to months of weakly labelled logs.
 
-An unsupervised model is fit on every training session, labelled or not (labels are for the
-metrics only); a supervised one only on the labelled training sessions.
+A kind that does not learn from labels (the unsupervised ensemble) is fit on every training
+session, labelled or not (labels are for the metrics only); one that does (supervised) only on
+the labelled training sessions. Scores are the kinds' 0-100 ``score``; the ranking metrics are
+``evaluation.metrics``' (average precision, not the trapezoidal PR-AUC of training metadata).
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from spark_jobs.config.model import ModelConfig
-from spark_jobs.evaluation.metrics import DetectionMetrics, aggregate_repeats, compute_metrics
+from spark_jobs.evaluation.metrics import DetectionMetrics, compute_metrics
+from spark_jobs.evaluation.repeats import aggregate_repeats
 from spark_jobs.evaluation.report import TaskResult
 from spark_jobs.evaluation.splits import repeated_stratified_kfold
+from spark_jobs.models.kinds import model_kind
 
 log = logging.getLogger("botwatch")
 
@@ -43,10 +47,7 @@ class Scored:
 def _fit_score(
     train: DataFrame, test: DataFrame, features: Sequence[str], cfg: ModelConfig
 ) -> Scored:
-    from spark_jobs.models.registry import model_kind_module
-
-    module = model_kind_module(cfg.kind)
-    model = module.fit(train, features, cfg)
+    model = model_kind(cfg.kind).fit(train, features, cfg)
     rows = model.score(test).select("session", "label", "score").collect()
     return Scored(
         sessions=[r["session"] for r in rows],
@@ -55,12 +56,16 @@ def _fit_score(
     )
 
 
+def _training_pool(sessions: DataFrame, labelled: DataFrame, cfg: ModelConfig) -> DataFrame:
+    """What the kind fits on: the labelled sessions if it learns from labels, else all."""
+    return labelled if model_kind(cfg.kind).learns_from_labels else sessions
+
+
 def _training_rows(
     sessions: DataFrame, labelled: DataFrame, test_keys: DataFrame, cfg: ModelConfig
 ) -> DataFrame:
-    """Supervised: labelled sessions not in the test set; unsupervised: every such session."""
-    pool = labelled if cfg.kind == "supervised" else sessions
-    return pool.join(test_keys, "session", "left_anti")
+    """The training pool's sessions that are not in the test set."""
+    return _training_pool(sessions, labelled, cfg).join(test_keys, "session", "left_anti")
 
 
 def cross_validate(
@@ -102,8 +107,8 @@ def time_split(
 ) -> list[Scored]:
     """Train before ``split_at``, test on labelled sessions that start at or after it."""
     before = F.col("session_start") < F.lit(split_at)
-    pool = labelled if cfg.kind == "supervised" else sessions
-    train, test = pool.where(before), labelled.where(~before)
+    train = _training_pool(sessions, labelled, cfg).where(before)
+    test = labelled.where(~before)
     return [_fit_score(train, test, features, cfg)]
 
 

@@ -7,8 +7,16 @@ read features the same way; only stock Spark ML stages, so saved pipelines load 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from pyspark.ml.feature import SQLTransformer, StandardScaler, VectorAssembler
+from pyspark.ml import PipelineModel
+from pyspark.ml.feature import (
+    SQLTransformer,
+    StandardScaler,
+    StandardScalerModel,
+    VectorAssembler,
+)
+from pyspark.sql import DataFrame
 
 
 def quote(name: str) -> str:
@@ -36,3 +44,51 @@ def log_scaling_stages(
         VectorAssembler(inputCols=list(log_cols), outputCol=vector_col),
         StandardScaler(inputCol=vector_col, outputCol=scaled_col, withMean=True, withStd=True),
     ]
+
+
+@dataclass(frozen=True)
+class FittedScaling:
+    """The fitted ``log_scaling_stages`` by name, for the code that reads one of them (the
+    scaler's mean and std, the log1p stage alone) rather than running all three."""
+
+    log1p: SQLTransformer
+    assemble: VectorAssembler
+    scaler: StandardScalerModel
+
+    @property
+    def stages(self) -> list:
+        return [self.log1p, self.assemble, self.scaler]
+
+    def transform(self, df: DataFrame) -> DataFrame:
+        return self.scaler.transform(self.assemble.transform(self.log1p.transform(df)))
+
+    def pipeline(self) -> PipelineModel:
+        """The three stages as one PipelineModel: what is saved, and what loads anywhere."""
+        return PipelineModel(stages=self.stages)
+
+    @classmethod
+    def from_pipeline(cls, model: PipelineModel) -> FittedScaling:
+        """Name the stages of a saved ``pipeline()`` by type (one of each is expected)."""
+        found = {}
+        for kind in (SQLTransformer, VectorAssembler, StandardScalerModel):
+            matches = [s for s in model.stages if isinstance(s, kind)]
+            if len(matches) != 1:
+                raise ValueError(
+                    f"expected one {kind.__name__} in the preprocessing pipeline, "
+                    f"found {len(matches)}: {[type(s).__name__ for s in model.stages]}"
+                )
+            found[kind] = matches[0]
+        return cls(found[SQLTransformer], found[VectorAssembler], found[StandardScalerModel])
+
+
+def fit_log_scaling(
+    df: DataFrame,
+    features: Sequence[str],
+    log_cols: Sequence[str],
+    vector_col: str,
+    scaled_col: str,
+) -> FittedScaling:
+    """Fit ``log_scaling_stages`` on ``df``: what ``Pipeline(stages=...).fit(df)`` does (only
+    the scaler learns anything), keeping each fitted stage by name."""
+    log1p, assemble, scaler = log_scaling_stages(features, log_cols, vector_col, scaled_col)
+    return FittedScaling(log1p, assemble, scaler.fit(assemble.transform(log1p.transform(df))))

@@ -24,6 +24,7 @@ from typing import Any
 
 from spark_jobs.config.usecase import UseCase
 from spark_jobs.lake import layout, storage
+from spark_jobs.models.kinds import FittedModel, model_kind
 
 CHAMPION_FILE = "champion.json"
 
@@ -50,8 +51,7 @@ def fingerprint(usecase: UseCase) -> str:
 
 
 def algorithm_name(usecase: UseCase) -> str:
-    cfg = usecase.model
-    return "ensemble" if cfg.kind == "unsupervised" else cfg.algorithm
+    return model_kind(usecase.model.kind).algorithm(usecase.model)
 
 
 def new_version(usecase: UseCase, interval_key: str) -> str:
@@ -143,27 +143,14 @@ def write_metadata(
     )
 
 
-def model_kind_module(kind: str):
-    """The module that fits, saves and loads models of ``kind`` (imported lazily: Spark ML)."""
-    if kind == "unsupervised":
-        from spark_jobs.models.anomaly import ensemble
-
-        return ensemble
-    if kind == "supervised":
-        from spark_jobs.models.supervised import classifier
-
-        return classifier
-    raise ValueError(f"unknown model kind {kind!r}")
-
-
-def save_model(spark: Any, lake_root: str, use_case: str, version: str, fitted: Any) -> str:
+def save_model(spark: Any, lake_root: str, use_case: str, version: str, fitted: FittedModel) -> str:
     target = f"{version_path(lake_root, use_case, version)}/model"
     fitted.save(spark, target)
     return target
 
 
-def load_model(spark: Any, lake_root: str, use_case: str, version: str) -> tuple[Any, dict]:
+def load_model(spark: Any, lake_root: str, use_case: str, version: str) -> tuple[FittedModel, dict]:
     """The fitted model of ``version`` and its metadata; works in any process."""
     metadata = read_metadata(spark, lake_root, use_case, version)
-    module = model_kind_module(metadata["kind"])
-    return module.load(spark, f"{version_path(lake_root, use_case, version)}/model"), metadata
+    kind = model_kind(metadata["kind"])
+    return kind.load(spark, f"{version_path(lake_root, use_case, version)}/model"), metadata

@@ -1,16 +1,19 @@
-"""Evaluation metrics and CV splits against hand-computed values; no Spark needed."""
+"""Evaluation metrics against hand-computed values and against scikit-learn; no Spark needed.
+
+scikit-learn is a dev dependency only: ``evaluation.metrics`` reimplements its definitions so
+the runtime does not need it, and these tests hold the two together on random data with ties.
+"""
 
 from __future__ import annotations
 
 import itertools
 import json
-import random
 
 import numpy as np
 import pytest
+from sklearn import metrics as skm
 
 from spark_jobs.evaluation.metrics import (
-    aggregate_repeats,
     average_precision,
     compute_metrics,
     pr_curve,
@@ -18,7 +21,7 @@ from spark_jobs.evaluation.metrics import (
     roc_auc,
     roc_curve,
 )
-from spark_jobs.evaluation.splits import repeated_stratified_kfold
+from spark_jobs.evaluation.repeats import aggregate_repeats
 
 # Sorted by score already. Flagging score >= t at each distinct score:
 #   t   tp fp  precision recall  fpr
@@ -196,47 +199,81 @@ def test_aggregate_repeats_mean_worst_std():
         aggregate_repeats([a, compute_metrics(LABELS, SCORES, threshold=60)])
 
 
-# ---------------------------------------------------------------- CV splits
-
-KEYS = [f"s{i:02d}" for i in range(23)]
-CV_LABELS = [1 if i % 3 == 0 else 0 for i in range(23)]  # 8 bots, 15 humans
+# ---------------------------------------------------------------- against scikit-learn
 
 
-def test_stratified_folds_cover_every_key_once():
-    splits = repeated_stratified_kfold(KEYS, CV_LABELS, folds=5, repeats=4, seed=1)
-    label_of = dict(zip(KEYS, CV_LABELS, strict=True))
-    assert len(splits) == 4
-    for repeat in splits:
-        assert len(repeat) == 5
-        tested = [k for _, test in repeat for k in test]
-        assert sorted(tested) == KEYS
-        sizes = [len(test) for _, test in repeat]
-        assert max(sizes) - min(sizes) <= 1
-        for train, test in repeat:
-            assert sorted(train + test) == KEYS and not set(train) & set(test)
-            bots = sum(label_of[k] for k in test)
-            assert bots in (1, 2)  # 8 / 5 = 1.6
-            assert len(test) - bots in (3, 4)  # 15 / 5 = 3
+def _random_sets(n_sets: int = 60):
+    """Label/score sets with many ties (few distinct scores), both classes, varied sizes and
+    prevalence, some on the 0-100 score scale and some as raw floats."""
+    rng = np.random.default_rng(20150517)
+    for i in range(n_sets):
+        n = int(rng.integers(2, 300))
+        prevalence = rng.uniform(0.02, 0.98)
+        labels = (rng.random(n) < prevalence).astype(int)
+        labels[:2] = [0, 1]
+        if i % 3 == 0:
+            scores = rng.normal(size=n) + labels  # no ties but informative
+        else:
+            levels = int(rng.integers(1, 15))
+            scores = rng.integers(0, levels, n) * 100.0 / max(levels - 1, 1)
+        yield labels.tolist(), scores.tolist()
 
 
-def test_splits_are_deterministic_and_seeded():
-    base = repeated_stratified_kfold(KEYS, CV_LABELS, folds=5, repeats=3, seed=0)
-    pairs = list(zip(KEYS, CV_LABELS, strict=True))
-    random.Random(3).shuffle(pairs)
-    shuffled = repeated_stratified_kfold(
-        [k for k, _ in pairs], [y for _, y in pairs], folds=5, repeats=3, seed=0
-    )
-    assert shuffled == base
-    assert repeated_stratified_kfold(KEYS, CV_LABELS, folds=5, repeats=5, seed=0)[:3] == base
-    assert repeated_stratified_kfold(KEYS, CV_LABELS, folds=5, repeats=3, seed=1) != base
-    test_sets = [{frozenset(test) for _, test in repeat} for repeat in base]
-    assert test_sets[0] != test_sets[1] != test_sets[2]
+def test_average_precision_and_roc_auc_match_sklearn():
+    for labels, scores in _random_sets():
+        assert average_precision(labels, scores) == pytest.approx(
+            skm.average_precision_score(labels, scores), abs=1e-12
+        )
+        assert roc_auc(labels, scores) == pytest.approx(
+            skm.roc_auc_score(labels, scores), abs=1e-12
+        )
 
 
-def test_split_errors():
-    with pytest.raises(ValueError, match="fewer members than 5 folds: 1: 4"):
-        repeated_stratified_kfold(KEYS[:10], [1] * 4 + [0] * 6, folds=5)
-    with pytest.raises(ValueError, match="duplicate"):
-        repeated_stratified_kfold(["a", "a", "b", "c"], [0, 0, 1, 1], folds=2)
-    with pytest.raises(ValueError, match="labels"):
-        repeated_stratified_kfold(["a", "b"], [0], folds=2)
+def test_curves_match_sklearn():
+    for labels, scores in _random_sets():
+        # sklearn: ascending thresholds, plus a final (precision 1, recall 0) point.
+        precision, recall, thresholds = skm.precision_recall_curve(labels, scores)
+        pr = pr_curve(labels, scores)
+        assert pr.thresholds == pytest.approx(thresholds[::-1].tolist())
+        assert pr.precision == pytest.approx(precision[:-1][::-1].tolist())
+        assert pr.recall == pytest.approx(recall[:-1][::-1].tolist())
+        # sklearn: a first point at threshold +inf (the origin), which our plot adds itself.
+        fpr, tpr, thresholds = skm.roc_curve(labels, scores, drop_intermediate=False)
+        roc = roc_curve(labels, scores)
+        assert roc.thresholds == pytest.approx(thresholds[1:].tolist())
+        assert roc.fpr == pytest.approx(fpr[1:].tolist())
+        assert roc.tpr == pytest.approx(tpr[1:].tolist())
+
+
+def test_recall_at_fpr_is_the_best_point_of_sklearns_roc_curve():
+    for labels, scores in _random_sets():
+        fpr, tpr, thresholds = skm.roc_curve(labels, scores, drop_intermediate=False)
+        negatives = len(labels) - sum(labels)
+        for max_fpr in (0.0, 0.01, 0.05, 0.2, 1 / 3, 1.0):
+            hit = recall_at_fpr(labels, scores, max_fpr)
+            feasible = fpr <= max_fpr + 1e-12
+            best = float(tpr[feasible].max())
+            assert hit.recall == pytest.approx(best)
+            if best == 0.0:
+                assert hit.threshold is None and hit.fp == 0
+                continue
+            # The highest threshold reaching that recall, i.e. its fewest false positives.
+            j = int(np.flatnonzero(feasible & (tpr == best))[0])
+            assert hit.threshold == thresholds[j]
+            assert hit.fpr == pytest.approx(fpr[j]) and hit.fp == round(fpr[j] * negatives)
+
+
+def test_counts_at_threshold_match_sklearn():
+    for labels, scores in _random_sets():
+        for threshold in (0.0, 50.0, float(np.median(scores)), max(scores) + 1):
+            m = compute_metrics(labels, scores, threshold, max_fprs=[])
+            flagged = (np.asarray(scores) >= threshold).astype(int)
+            tn, fp, fn, tp = skm.confusion_matrix(labels, flagged, labels=[0, 1]).ravel()
+            assert (m.tp, m.fp, m.tn, m.fn) == (tp, fp, tn, fn)
+            assert m.recall == pytest.approx(skm.recall_score(labels, flagged))
+            assert m.f1 == pytest.approx(skm.f1_score(labels, flagged, zero_division=0.0))
+            if tp + fp:
+                assert m.precision == pytest.approx(skm.precision_score(labels, flagged))
+            else:  # sklearn says 0 (or warns); we say undefined, with the reason
+                assert m.precision is None and "precision" in m.undefined
+            assert m.fpr == pytest.approx(fp / (fp + tn))

@@ -10,7 +10,8 @@ thus means "more anomalous than 95 % of the sessions the model was fitted on", w
 features or members, and it can only rise when any member's measure rises.
 
 Preprocessing (log1p so heavy-tailed counts do not dominate, nulls and negatives as 0,
-standardisation so every feature weighs the same) is a PipelineModel of stock Spark ML stages,
+standardisation so every feature weighs the same) is saved as a PipelineModel of stock Spark ML
+stages (``inputs.FittedScaling``, which keeps each fitted stage by name),
 and the members' own Spark models are saved with their writers, so a saved model loads in any
 process with plain pyspark; everything else is JSON. Scoring is Spark SQL with the fitted
 numbers inlined (``anomaly_sql``): no Python UDF.
@@ -24,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from pyspark.ml import Pipeline, PipelineModel
+from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -43,7 +44,7 @@ from spark_jobs.models.anomaly.members import (
     z_col,
 )
 from spark_jobs.models.anomaly.sql import PREFIX, num, quote, total, with_layer, with_percentile
-from spark_jobs.models.inputs import clean, log_scaling_stages
+from spark_jobs.models.inputs import FittedScaling, clean, fit_log_scaling
 
 log = logging.getLogger("botwatch")
 
@@ -52,8 +53,9 @@ N_QUANTILES = 1001
 #: Up to this many rows the calibration quantiles are exact; above, relative error 1e-4.
 EXACT_QUANTILE_ROWS = 200_000
 FORMAT_VERSION = 1
-#: Columns ``score`` adds to its input.
-OUTPUT_COLUMNS = ("score", "member_scores", "contributions")
+#: Columns ``score`` adds to its input: ``models.kinds.SCORED_COLUMNS``, spelled out because
+#: kinds imports this module (tests/models/test_kinds.py holds the two together).
+OUTPUT_COLUMNS = ("score", "details", "contributions")
 
 
 def _pct_col(member: str) -> str:
@@ -63,10 +65,10 @@ def _pct_col(member: str) -> str:
 ENSEMBLE_RAW, SCORE_PCT, WEIGHTS = PREFIX + "ensemble", PREFIX + "score", PREFIX + "weights"
 
 
-def preprocessing(features: Sequence[str]) -> Pipeline:
+def fit_preprocessing(data: DataFrame, features: Sequence[str]) -> FittedScaling:
     """log1p -> assemble -> standardise (sample std; a constant feature becomes 0)."""
     log_cols = [log_col(j) for j in range(len(features))]
-    return Pipeline(stages=log_scaling_stages(features, log_cols, VECTOR, SCALED))
+    return fit_log_scaling(data, features, log_cols, VECTOR, SCALED)
 
 
 def _standardised(j: int, mean: float, std: float) -> str:
@@ -80,7 +82,7 @@ class AnomalyModel:
     """A fitted ensemble; ``score`` works on any DataFrame holding the ``features`` columns."""
 
     features: list[str]
-    preprocess: PipelineModel
+    preprocess: FittedScaling
     members: list[Member]
     #: Per member, the N_QUANTILES quantiles of the training sessions' raw measures.
     member_quantiles: dict[str, list[float]]
@@ -94,10 +96,10 @@ class AnomalyModel:
     def _with_raw(self, df: DataFrame) -> DataFrame:
         """Only the log1p stage runs here: standardisation is redone in SQL from the scaler's
         mean and std, one column per feature, which the members' arithmetic reads directly."""
-        return self._measure(self.preprocess.stages[0].transform(df))
+        return self._measure(self.preprocess.log1p.transform(df))
 
     def _measure(self, logs: DataFrame) -> DataFrame:
-        scaler = self.preprocess.stages[-1]
+        scaler = self.preprocess.scaler
         stats = zip(scaler.mean.toArray(), scaler.std.toArray(), strict=True)
         out = with_layer(logs, {z_col(j): _standardised(j, m, s) for j, (m, s) in enumerate(stats)})
         for member in self.members:
@@ -141,7 +143,7 @@ class AnomalyModel:
         )
 
     def score(self, df: DataFrame) -> DataFrame:
-        """``df`` with ``score`` (0-100), ``member_scores`` (member -> percentile 0-100) and
+        """``df`` with ``score`` (0-100), ``details`` (member -> its percentile 0-100) and
         ``contributions`` (explain.CONTRIBUTIONS_TYPE, against the training profile)."""
         columns = [c for c in df.columns if c not in OUTPUT_COLUMNS]
         out = with_percentile(
@@ -155,7 +157,7 @@ class AnomalyModel:
         return out.selectExpr(
             *map(quote, columns),
             f"{quote(SCORE_PCT)} AS score",
-            f"CAST(map({pairs}) AS MAP<STRING, DOUBLE>) AS member_scores",
+            f"CAST(map({pairs}) AS MAP<STRING, DOUBLE>) AS details",
             "contributions",
         )
 
@@ -163,7 +165,7 @@ class AnomalyModel:
         """Replace the folder ``path``: preprocess/ and members/<name>/ hold Spark ML models
         (their own writers), model.json the rest."""
         storage.delete(spark, path)
-        self.preprocess.write().overwrite().save(f"{path}/preprocess")
+        self.preprocess.pipeline().write().overwrite().save(f"{path}/preprocess")
         for m in self.members:
             if m.stage() is not None:
                 m.stage().write().overwrite().save(f"{path}/members/{m.name}")
@@ -191,7 +193,7 @@ def load(spark, path: str) -> AnomalyModel:
     ]
     return AnomalyModel(
         features=list(document["features"]),
-        preprocess=PipelineModel.load(f"{path}/preprocess"),
+        preprocess=FittedScaling.from_pipeline(PipelineModel.load(f"{path}/preprocess")),
         members=members,
         member_quantiles=document["member_quantiles"],
         ensemble_quantiles=document["ensemble_quantiles"],
@@ -259,12 +261,12 @@ def fit(df: DataFrame, features: Sequence[str], cfg: ModelConfig) -> AnomalyMode
             log.warning("model.k=%s adjusted to %s (%s distinct rows)", cfg.k, k, distinct)
         relative_error = 0.0 if rows <= EXACT_QUANTILE_ROWS else 1e-4
         profile = explain.feature_profile(data, features)
-        preprocess = preprocessing(features).fit(data)
+        preprocess = fit_preprocessing(data, features)
         columns = [log_col(j) for j in range(len(features))] + [SCALED]
         with _persisted(preprocess.transform(data).select(*columns)) as train:
             train.count()  # materialise it before the raw copy goes
             data.unpersist()
-            std = [float(s) for s in preprocess.stages[-1].std.toArray()]
+            std = [float(s) for s in preprocess.scaler.std.toArray()]
             members, member_metrics = [], {}
             for name in cfg.members:
                 member, member_metrics[name] = fit_member(

@@ -40,6 +40,8 @@ from spark_jobs.models.supervised import training
 #: Share of the raw probability in the score (tie-break between calibration plateaus).
 TIE_BREAK = 0.001
 WEIGHTS_COL = "_sv_weights"
+RAW_P_COL = "_sv_raw_p"
+CALIBRATED_P_COL = "_sv_calibrated_p"
 PIPELINE_DIR = "pipeline"
 METADATA_FILE = "model.json"
 
@@ -49,8 +51,8 @@ class SupervisedModel:
     """A fitted supervised pipeline and the JSON that scoring needs besides it.
 
     ``params`` (settings, class weights, calibration) and ``metrics`` (training counts,
-    out-of-fold and in-sample ROC/PR-AUC, importances) are JSON-serialisable; ``explanation``
-    holds the attribution constants and the training rows' feature profile.
+    out-of-fold and in-sample ROC-AUC and trapezoidal PR-AUC, importances) are JSON;
+    ``explanation`` holds the attribution constants and the training rows' feature profile.
     """
 
     pipeline: PipelineModel
@@ -60,20 +62,22 @@ class SupervisedModel:
     explanation: dict[str, Any] = field(default_factory=dict)
 
     def score(self, df: DataFrame) -> DataFrame:
-        """``df`` plus ``probability`` (raw positive-class probability, double), ``score``
-        (0-100, double) and ``contributions`` (explain.CONTRIBUTIONS_TYPE)."""
-        raw = vector_to_array(F.col(training.PROB_COL))[1]
+        """``df`` plus ``score`` (0-100, double), ``details`` ({"probability": the raw
+        positive-class probability}) and ``contributions`` (explain.CONTRIBUTIONS_TYPE)."""
+        raw = F.col(RAW_P_COL)
         scored = (
             self.pipeline.transform(df)
-            .withColumn("probability", raw)
-            .withColumn("_sv_calibrated_p", self._calibrated(F.col("probability")))
-            .withColumn("score", _score(F.col("_sv_calibrated_p"), F.col("probability")))
+            .withColumn(RAW_P_COL, vector_to_array(F.col(training.PROB_COL))[1])
+            .withColumn(CALIBRATED_P_COL, self._calibrated(raw))
+            .withColumn("score", _score(F.col(CALIBRATED_P_COL), raw))
+            .withColumn("details", F.create_map(F.lit("probability"), raw))
             .withColumn(WEIGHTS_COL, self._weights())
         )
         scored = explain.with_contributions(
             scored, self.features, self.explanation["profile"], WEIGHTS_COL
         )
-        return scored.drop("_sv_calibrated_p", *training.intermediate_columns(self.features))
+        internal = [RAW_P_COL, CALIBRATED_P_COL, *training.intermediate_columns(self.features)]
+        return scored.drop(*internal)
 
     def _calibrated(self, raw: Column) -> Column:
         calibration = self.params["calibration"]

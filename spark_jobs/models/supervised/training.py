@@ -17,6 +17,10 @@ fits are noise (and a fold may miss a class), so the fallback is a prior shift: 
 weights the classifier estimates the bot probability as if both classes were equally common;
 Bayes' rule moves it back to the training prevalence. Monotone, no fitting, but inherits the
 classifier's own (mis)calibration; ``params.calibration.method`` says which one was used.
+
+Metrics (``oof_*`` out of fold, ``train_*`` in sample) are Spark's ROC-AUC and its trapezoidal
+area under the PR curve, ``*_pr_auc_trapezoid``: named apart from the step-wise average
+precision that ``botwatch eval`` reports (``evaluation.metrics``), which is not the same number.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from dataclasses import dataclass
 from functools import reduce
 from typing import Any
 
-from pyspark.ml import Pipeline, PipelineModel
+from pyspark.ml import Model, PipelineModel, Transformer
 from pyspark.ml.classification import GBTClassifier, LogisticRegression, RandomForestClassifier
 from pyspark.ml.evaluation import BinaryClassificationEvaluator
 from pyspark.ml.functions import vector_to_array
@@ -37,7 +41,7 @@ from pyspark.sql import functions as F
 from spark_jobs.config.model import ModelConfig
 from spark_jobs.errors import StageFailed
 from spark_jobs.models import explain
-from spark_jobs.models.inputs import log_scaling_stages
+from spark_jobs.models.inputs import FittedScaling, fit_log_scaling
 
 LABEL_COL = "label"
 LOG_PREFIX = "_sv_log1p_"
@@ -93,19 +97,32 @@ def _classifier(cfg: ModelConfig):
     return clf.setRawPredictionCol(RAW_COL).setProbabilityCol(PROB_COL)
 
 
-def build_pipeline(features: Sequence[str], cfg: ModelConfig) -> Pipeline:
+@dataclass(frozen=True)
+class FittedStages:
+    """The fitted preprocessing and classifier, each by name (the importances read the
+    classifier, the attribution the scaled vector)."""
+
+    scaling: FittedScaling
+    classifier: Model
+
+    def transform(self, df: DataFrame) -> DataFrame:
+        return self.classifier.transform(self.scaling.transform(df))
+
+    def pipeline(self, *after: Transformer) -> PipelineModel:
+        """One PipelineModel of every stage (then ``after``): what is saved and scored."""
+        return PipelineModel(stages=[*self.scaling.stages, self.classifier, *after])
+
+
+def fit_stages(data: DataFrame, features: Sequence[str], cfg: ModelConfig) -> FittedStages:
     """Nulls (and NaN, negatives) -> 0, log1p, assemble, standardise, classify.
 
     log1p tames heavy-tailed counts; standardising is what logistic regression needs and what
-    the attribution measures deviations in (trees do not care).
+    the attribution measures deviations in (trees do not care). The stages are fitted one
+    after the other, as ``Pipeline.fit`` does.
     """
     log_cols = [LOG_PREFIX + f for f in features]
-    return Pipeline(
-        stages=[
-            *log_scaling_stages(features, log_cols, VECTOR_COL, SCALED_COL),
-            _classifier(cfg),
-        ]
-    )
+    scaling = fit_log_scaling(data, features, log_cols, VECTOR_COL, SCALED_COL)
+    return FittedStages(scaling, _classifier(cfg).fit(scaling.transform(data)))
 
 
 def prior_shift(raw: Column, prevalence: float) -> Column:
@@ -122,9 +139,12 @@ def _auc(df: DataFrame, metric: str) -> float:
 
 
 def _ranking_metrics(df: DataFrame, prefix: str) -> dict[str, float]:
+    """Spark's ROC-AUC and its PR-AUC, which is the trapezoidal area under the PR curve (linear
+    between points: optimistic next to the step-wise average precision ``botwatch eval``
+    reports), hence the ``_trapezoid`` suffix: the two are not comparable."""
     return {
         f"{prefix}_roc_auc": _auc(df, "areaUnderROC"),
-        f"{prefix}_pr_auc": _auc(df, "areaUnderPR"),
+        f"{prefix}_pr_auc_trapezoid": _auc(df, "areaUnderPR"),
     }
 
 
@@ -135,14 +155,13 @@ def _out_of_fold(data: DataFrame, features: Sequence[str], cfg: ModelConfig) -> 
     predicted = []
     for i, held_out in enumerate(folds):
         train = reduce(DataFrame.unionByName, [f for j, f in enumerate(folds) if j != i])
-        model = build_pipeline(features, cfg).fit(train)
+        model = fit_stages(train, features, cfg)
         predicted.append(model.transform(held_out).select(LABEL_COL, PROB_COL))
     return reduce(DataFrame.unionByName, predicted)
 
 
-def _importance(model: PipelineModel, cfg: ModelConfig) -> tuple[list[float], dict[str, Any]]:
+def _importance(clf: Model, cfg: ModelConfig) -> tuple[list[float], dict[str, Any]]:
     """Per-feature global importance (non-negative) and what to record about it."""
-    clf = model.stages[3]
     if cfg.algorithm == "logistic_regression":
         coefficients = [float(c) for c in clf.coefficients.toArray()]
         extra = {"coefficients": coefficients, "intercept": float(clf.intercept)}
@@ -168,9 +187,9 @@ def _class_counts(data: DataFrame) -> tuple[int, int, int]:
     return int(row["pos"]), int(row["neg"]), int(row["rows"])
 
 
-def fit_calibrated(
-    df: DataFrame, features: Sequence[str], cfg: ModelConfig, label_col: str
-) -> Fitted:
+def _labelled(df: DataFrame, features: Sequence[str], label_col: str) -> tuple[DataFrame, int, int]:
+    """The rows with a label (as ``LABEL_COL``) and their class counts; a label other than
+    1.0 / 0.0 is a ValueError, a missing class StageFailed (nothing to learn from)."""
     labelled = df.select(*features, F.col(label_col).cast("double").alias(LABEL_COL)).where(
         F.col(LABEL_COL).isNotNull()
     )
@@ -185,6 +204,48 @@ def fit_calibrated(
             f"supervised training needs both classes: {positives} positive (bot) and "
             f"{negatives} negative labelled row(s)"
         )
+    return labelled, positives, negatives
+
+
+def _calibration(
+    data: DataFrame, features: Sequence[str], cfg: ModelConfig, metrics: dict[str, Any]
+) -> tuple[dict[str, Any], list[Transformer]]:
+    """How the raw probability is calibrated (``params.calibration``) and the stages that do
+    it after the classifier; records the out-of-fold metrics in ``metrics``."""
+    positives, rows = metrics["positives"], metrics["rows"]
+    if min(positives, metrics["negatives"]) < MIN_CALIBRATION_ROWS:
+        metrics.update({"oof_roc_auc": None, "oof_pr_auc_trapezoid": None})
+        return {"method": PRIOR_SHIFT, "prevalence": positives / rows}, []
+    oof = _out_of_fold(data, features, cfg).persist()
+    metrics.update(_ranking_metrics(oof, "oof"))
+    isotonic = IsotonicRegression(
+        featuresCol=PROB_COL,
+        featureIndex=1,
+        labelCol=LABEL_COL,
+        predictionCol=CALIBRATED_COL,
+        isotonic=True,
+    ).fit(oof)
+    oof.unpersist()
+    metrics["calibration_points"] = len(isotonic.boundaries)
+    return {"method": ISOTONIC, "folds": FOLDS}, [isotonic]
+
+
+def _algorithm_params(cfg: ModelConfig) -> dict[str, Any]:
+    """The constants of ``_classifier`` that the config does not set."""
+    if cfg.algorithm == "random_forest":
+        return {"num_trees": RF_NUM_TREES}
+    if cfg.algorithm == "logistic_regression":
+        return {"reg_param": LR_REG_PARAM}
+    return {}
+
+
+def fit_calibrated(
+    df: DataFrame, features: Sequence[str], cfg: ModelConfig, label_col: str
+) -> Fitted:
+    """Fit the class-weighted classifier on every labelled row of ``df``, calibrated (see the
+    module docstring), with its metrics and attribution constants."""
+    labelled, positives, negatives = _labelled(df, features, label_col)
+    rows = positives + negatives
     class_weights = {"positive": rows / (2.0 * positives), "negative": rows / (2.0 * negatives)}
     weight = F.when(F.col(LABEL_COL) == 1.0, class_weights["positive"]).otherwise(
         class_weights["negative"]
@@ -192,41 +253,19 @@ def fit_calibrated(
     data = labelled.withColumn(WEIGHT_COL, weight).persist()
     try:
         metrics: dict[str, Any] = {"rows": rows, "positives": positives, "negatives": negatives}
-        stages = None
-        if min(positives, negatives) >= MIN_CALIBRATION_ROWS:
-            oof = _out_of_fold(data, features, cfg).persist()
-            metrics.update(_ranking_metrics(oof, "oof"))
-            isotonic = IsotonicRegression(
-                featuresCol=PROB_COL,
-                featureIndex=1,
-                labelCol=LABEL_COL,
-                predictionCol=CALIBRATED_COL,
-                isotonic=True,
-            ).fit(oof)
-            oof.unpersist()
-            calibration = {"method": ISOTONIC, "folds": FOLDS}
-            metrics["calibration_points"] = len(isotonic.boundaries)
-            stages = [isotonic]
-        else:
-            calibration = {"method": PRIOR_SHIFT, "prevalence": positives / rows}
-            metrics.update({"oof_roc_auc": None, "oof_pr_auc": None})
-        final = build_pipeline(features, cfg).fit(data)
-        pipeline = PipelineModel(stages=[*final.stages, *(stages or [])])
+        calibration, calibrate = _calibration(data, features, cfg, metrics)
+        final = fit_stages(data, features, cfg)
         in_sample = final.transform(data).persist()
         metrics.update(_ranking_metrics(in_sample, "train"))
-        importance, extra = _importance(final, cfg)
+        importance, extra = _importance(final.classifier, cfg)
         metrics["importance"] = dict(zip(features, importance, strict=True))
         metrics.update(extra)
         centre = _scaled_medians(in_sample, len(features), rows)
         in_sample.unpersist()
-        params: dict[str, Any] = {"class_weights": class_weights, "calibration": calibration}
-        if cfg.algorithm == "random_forest":
-            params["num_trees"] = RF_NUM_TREES
-        if cfg.algorithm == "logistic_regression":
-            params["reg_param"] = LR_REG_PARAM
+        params = {"class_weights": class_weights, "calibration": calibration}
         return Fitted(
-            pipeline=pipeline,
-            params=params,
+            pipeline=final.pipeline(*calibrate),
+            params=params | _algorithm_params(cfg),
             metrics=metrics,
             importance=importance,
             centre=centre,

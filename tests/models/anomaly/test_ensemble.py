@@ -10,12 +10,12 @@ import sys
 
 import numpy as np
 import pytest
+from pyspark.ml import PipelineModel
 
 from spark_jobs.config.model import ModelConfig
 from spark_jobs.errors import StageFailed
 from spark_jobs.models import explain
-from spark_jobs.models.anomaly import ensemble
-from spark_jobs.models.anomaly import gmm as gmm_member
+from spark_jobs.models.anomaly import ensemble, gmm
 from spark_jobs.models.anomaly.sql import with_percentile
 from tests.support.paths import REPO
 
@@ -60,10 +60,10 @@ def _hand_terms(model, raw: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarra
         d2 = ((z[:, None, :] - centres[None]) ** 2).sum(axis=2)
         nearest = centres[np.argmin(d2, axis=1)]
         out[name] = (np.sqrt(d2.min(axis=1)), (z - nearest) ** 2)
-    gmm = _member(model, "gmm").model
+    mixture = _member(model, "gmm").model
     log_parts, deviations = [], []
-    for w, g in zip(gmm.weights, gmm.gaussians, strict=True):
-        mean, cov = g.mean.toArray(), g.cov.toArray() + gmm_member.REG_COVAR * np.eye(3)
+    for w, g in zip(mixture.weights, mixture.gaussians, strict=True):
+        mean, cov = g.mean.toArray(), g.cov.toArray() + gmm.REG_COVAR * np.eye(3)
         diff = z - mean
         quad = np.einsum("ij,ij->i", diff, np.linalg.solve(cov, diff.T).T)
         log_det = np.linalg.slogdet(cov)[1]
@@ -108,10 +108,10 @@ def scored(model, train_df, probes):
 
 def test_output_keeps_the_input_and_adds_three_columns(model, train_df):
     out = model.score(train_df)
-    assert out.columns == [*train_df.columns, "score", "member_scores", "contributions"]
+    assert out.columns == [*train_df.columns, "score", "details", "contributions"]
     types = {f.name: f.dataType.simpleString() for f in out.schema.fields}
     assert types["score"] == "double"
-    assert types["member_scores"] == "map<string,double>"
+    assert types["details"] == "map<string,double>"
     assert types["contributions"] == explain.CONTRIBUTIONS_TYPE.replace(" ", "")
     assert model.params["members"] == MEMBERS and model.params["k"] == 2
     assert (model.metrics["rows"], model.metrics["distinct_rows"]) == (50, 50)
@@ -168,7 +168,7 @@ def test_percentile_counts_quantiles_at_or_below(spark):
 
 def test_member_scores_are_training_ranks_and_scores_roughly_uniform(model, scored):
     n = len(ROWS)
-    pcts = np.array([[scored[r[0]]["member_scores"][m] for m in MEMBERS] for r in ROWS])
+    pcts = np.array([[scored[r[0]]["details"][m] for m in MEMBERS] for r in ROWS])
     hand = _hand_terms(model, RAW)
     for j, name in enumerate(MEMBERS):
         ranks = np.array([np.sum(hand[name][0] <= v) for v in hand[name][0]])
@@ -183,7 +183,7 @@ def test_member_scores_are_training_ranks_and_scores_roughly_uniform(model, scor
 def test_scores_rise_as_sessions_move_away(scored):
     ray = [scored[f"ray{i}"] for i in range(6)]
     for name in MEMBERS:
-        member = [r["member_scores"][name] for r in ray]
+        member = [r["details"][name] for r in ray]
         assert member == sorted(member), name
     scores = [r["score"] for r in ray]
     assert scores == sorted(scores) and scores[-1] == 100.0
@@ -221,7 +221,7 @@ def test_constant_feature_is_left_out_of_gmm_and_caught_by_robust_z(spark):
     assert fitted.metrics["members"]["gmm"]["dropped_features"] == ["const"]
     probe = spark.createDataFrame([("odd", *ROWS[0][1:], 50.0)], SCHEMA + ", const double")
     row = fitted.score(probe).first()
-    assert row["member_scores"]["robust_z"] == 100.0
+    assert row["details"]["robust_z"] == 100.0
     shares = {c["feature"]: c["share"] for c in row["contributions"]}
     assert shares["const"] > 0.2
     scores = [r["score"] for r in fitted.score(df).collect()]
@@ -241,7 +241,7 @@ def test_duplicates_and_two_distinct_rows(spark):
     assert scored["a"]["score"] == scored["c"]["score"]
     for row in scored.values():
         assert 0.0 <= row["score"] <= 100.0
-        assert all(0.0 <= v <= 100.0 for v in row["member_scores"].values())
+        assert all(0.0 <= v <= 100.0 for v in row["details"].values())
 
 
 def test_fit_refuses_fewer_than_two_distinct_rows(spark):
@@ -259,18 +259,18 @@ class _BrokenGaussianMixture:
 
 
 def test_a_failed_gmm_is_recorded_and_the_others_carry_on(spark, train_df, monkeypatch):
-    monkeypatch.setattr(gmm_member, "GaussianMixture", _BrokenGaussianMixture)
+    monkeypatch.setattr(gmm, "GaussianMixture", _BrokenGaussianMixture)
     fitted = ensemble.fit(train_df, FEATURES, ModelConfig(members=["gmm", "robust_z"]))
     assert fitted.params["members"] == ["robust_z"]
     assert "no non-zero singular values" in fitted.metrics["members"]["gmm"]["failed"]
-    assert set(fitted.score(train_df).first()["member_scores"]) == {"robust_z"}
+    assert set(fitted.score(train_df).first()["details"]) == {"robust_z"}
     with pytest.raises(StageFailed, match="every anomaly model member failed"):
         ensemble.fit(train_df, FEATURES, ModelConfig(members=["gmm"]))
 
 
 def _rows(df) -> list[tuple]:
     return [
-        (r["entity"], r["score"], sorted(r["member_scores"].items()), r["contributions"])
+        (r["entity"], r["score"], sorted(r["details"].items()), r["contributions"])
         for r in df.orderBy("entity").collect()
     ]
 
@@ -288,8 +288,10 @@ def test_save_and_load_give_identical_scores(spark, model, saved, train_df, prob
     assert names == ["members", "model.json", "preprocess"]
     assert sorted(os.listdir(f"{saved}/members")) == ["bisecting_kmeans", "gmm", "kmeans"]
     loaded = ensemble.load(spark, saved)
-    stages = [type(s).__name__ for s in loaded.preprocess.stages]
+    # On disk the preprocessing is one stock PipelineModel, loaded back with its stages named.
+    stages = [type(s).__name__ for s in PipelineModel.load(f"{saved}/preprocess").stages]
     assert stages == ["SQLTransformer", "VectorAssembler", "StandardScalerModel"]
+    assert loaded.preprocess.scaler.mean == model.preprocess.scaler.mean
     assert (loaded.params, loaded.metrics) == (model.params, model.metrics)
     data = train_df.unionByName(probes)
     assert _rows(loaded.score(data)) == _rows(model.score(data))

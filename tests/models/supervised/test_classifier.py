@@ -59,7 +59,8 @@ def fitted(balanced):
 
 
 def _check_ranks_and_range(scored) -> None:
-    rows = scored.select("label", "probability", "score").collect()
+    raw = scored["details"]["probability"].alias("probability")
+    rows = scored.select("label", raw, "score").collect()
     assert all(0.0 <= r["score"] <= 100.0 for r in rows)
     assert all(0.0 <= r["probability"] <= 1.0 for r in rows)
     assert min(r["score"] for r in rows if r["label"] == 1.0) > max(
@@ -78,13 +79,17 @@ def test_each_algorithm_ranks_bots_above_humans(balanced, fitted, algorithm):
     assert model.params["calibration"]["method"] == ISOTONIC
     assert model.metrics["train_roc_auc"] == 1.0
     assert model.metrics["oof_roc_auc"] > 0.9
+    # Spark's trapezoidal PR area, named apart from eval's average precision.
+    assert 0.9 < model.metrics["oof_pr_auc_trapezoid"] <= 1.0
+    assert model.metrics["train_pr_auc_trapezoid"] == pytest.approx(1.0)
+    assert not {"oof_pr_auc", "train_pr_auc"} & set(model.metrics)
     assert (model.metrics["positives"], model.metrics["negatives"]) == (30, 30)
     json.dumps([model.params, model.metrics])  # JSON-serialisable
 
     scored = model.score(balanced)
-    assert set(scored.columns) == set(balanced.columns) | {"probability", "score", "contributions"}
+    assert set(scored.columns) == set(balanced.columns) | {"score", "details", "contributions"}
     assert dict(scored.dtypes)["score"] == "double"
-    assert dict(scored.dtypes)["probability"] == "double"
+    assert dict(scored.dtypes)["details"] == "map<string,double>"
     assert scored.count() == 60  # rows with null features are scored too
     _check_ranks_and_range(scored)
 
@@ -98,11 +103,14 @@ def test_class_weights_find_a_one_in_ten_minority(spark):
     model = classifier.fit(df, FEATURES, _cfg("gbt"))
     # too few bots for out-of-fold calibration: the documented fallback
     assert model.params["calibration"] == {"method": PRIOR_SHIFT, "prevalence": 8 / 88}
+    assert model.metrics["oof_roc_auc"] is model.metrics["oof_pr_auc_trapezoid"] is None
     assert model.params["class_weights"]["positive"] == pytest.approx(88 / 16)
     scored = model.score(df)
     _check_ranks_and_range(scored)
     bots = scored.where("label = 1.0").collect()
-    assert all(r["probability"] > 0.5 for r in bots)  # the weighted classifier calls them bots
+    assert all(
+        r["details"]["probability"] > 0.5 for r in bots
+    )  # the weighted classifier calls them bots
     top = scored.orderBy("score", ascending=False).limit(8).collect()
     assert {r["entity"] for r in top} == {r["entity"] for r in bots}
 
@@ -119,8 +127,8 @@ def test_calibration_undoes_the_class_weights(spark):
     df = spark.createDataFrame(rows, SCHEMA)
     model = classifier.fit(df, FEATURES, _cfg("logistic_regression"))
     assert model.params["calibration"]["method"] == ISOTONIC
-    means = model.score(df).agg({"score": "avg", "probability": "avg"}).first()
-    assert means["avg(probability)"] > 0.3
+    means = model.score(df).selectExpr("avg(score)", "avg(details.probability) AS p").first()
+    assert means["p"] > 0.3
     assert abs(means["avg(score)"] - 25.0) < 5.0
 
 
