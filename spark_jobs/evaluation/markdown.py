@@ -10,7 +10,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from spark_jobs.evaluation.metrics import Stat
+from spark_jobs.evaluation.repeats import Stat
 from spark_jobs.evaluation.targets import TaskResult, all_met, check_target, fpr_entry
 from spark_jobs.reporting.text import DASH, fmt_fixed, fmt_pct, squash
 

@@ -19,26 +19,6 @@ from typing import Any
 import numpy as np
 
 # Aggregation over CV repeats lives in ``repeats``; callers import it from here.
-from spark_jobs.evaluation.repeats import CV_METRICS, CvAggregate, FprStat, Stat, aggregate_repeats
-
-__all__ = [
-    "CV_METRICS",
-    "DEFAULT_MAX_FPRS",
-    "CvAggregate",
-    "DetectionMetrics",
-    "FprStat",
-    "PrCurve",
-    "RecallAtFpr",
-    "RocCurve",
-    "Stat",
-    "aggregate_repeats",
-    "average_precision",
-    "compute_metrics",
-    "pr_curve",
-    "recall_at_fpr",
-    "roc_auc",
-    "roc_curve",
-]
 
 #: Alert budgets reported by default: operators think in "at most 1/2/5% of humans flagged".
 DEFAULT_MAX_FPRS = (0.01, 0.02, 0.05)

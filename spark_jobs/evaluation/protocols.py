@@ -28,8 +28,8 @@ from pyspark.sql import functions as F
 from spark_jobs.config.model import ModelConfig
 from spark_jobs.evaluation.metrics import DetectionMetrics, compute_metrics
 from spark_jobs.evaluation.repeats import aggregate_repeats
-from spark_jobs.evaluation.report import TaskResult
 from spark_jobs.evaluation.splits import repeated_stratified_kfold
+from spark_jobs.evaluation.targets import TaskResult
 from spark_jobs.models.kinds import model_kind
 
 log = logging.getLogger("botwatch")

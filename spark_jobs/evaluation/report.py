@@ -17,18 +17,8 @@ from typing import Any, NamedTuple
 
 from spark_jobs.evaluation.markdown import render_markdown
 from spark_jobs.evaluation.metrics import average_precision, pr_curve, roc_auc, roc_curve
-from spark_jobs.evaluation.targets import TargetCheck, TaskResult, all_met, check_target
+from spark_jobs.evaluation.targets import TaskResult, all_met, check_target
 from spark_jobs.reporting.text import fmt_fixed
-
-__all__ = [
-    "MAX_CURVE_POINTS",
-    "ReportPaths",
-    "TargetCheck",
-    "TaskResult",
-    "check_target",
-    "thin_curve",
-    "write_report",
-]
 
 
 class ReportPaths(NamedTuple):

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from spark_jobs.evaluation.metrics import CvAggregate, DetectionMetrics, Stat, recall_at_fpr
+from spark_jobs.evaluation.metrics import DetectionMetrics, recall_at_fpr
+from spark_jobs.evaluation.repeats import CvAggregate, Stat
 from spark_jobs.reporting.text import fmt_pct
 
 

@@ -8,8 +8,10 @@ import sys
 
 import pytest
 
-from spark_jobs.evaluation.metrics import aggregate_repeats, compute_metrics
-from spark_jobs.evaluation.report import TaskResult, check_target, write_report
+from spark_jobs.evaluation.metrics import compute_metrics
+from spark_jobs.evaluation.repeats import aggregate_repeats
+from spark_jobs.evaluation.report import write_report
+from spark_jobs.evaluation.targets import TaskResult, check_target
 
 LABELS = [1, 1, 0, 1, 0, 0]
 SCORES = [90, 80, 70, 60, 50, 40]
