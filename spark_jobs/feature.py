@@ -10,7 +10,8 @@ import sys
 from pyspark.sql import functions as F
 
 from spark_jobs.errors import StageFailed
-from spark_jobs.features.behaviour import session_features, unattributed_rows
+from spark_jobs.features.behaviour import session_features
+from spark_jobs.features.sessions import unattributed_rows
 from spark_jobs.lake import storage
 from spark_jobs.lake.records import FeatureRecord
 from spark_jobs.lake.runs import StageContext

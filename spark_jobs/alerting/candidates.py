@@ -15,7 +15,7 @@ from typing import Any
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from spark_jobs.features.behaviour import with_entity
+from spark_jobs.features.sessions import with_entity
 from spark_jobs.lake.layout import iso_utc
 from spark_jobs.reporting.text import fmt_num
 

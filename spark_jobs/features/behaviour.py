@@ -26,20 +26,13 @@ from spark_jobs.features.aggregates import feature_aggregates
 from spark_jobs.features.catalog import FEATURE_NAMES
 from spark_jobs.features.enrichment import with_path_fields
 from spark_jobs.features.sessions import (
-    ENTITY_KEYS,
     attributed,
-    unattributed_rows,
     with_agent_counts,
     with_entity,
     with_minute_requests,
     with_path_counts,
     with_sessions,
 )
-
-__all__ = [
-    "ENTITY_KEYS", "SESSION_COLUMNS", "most_frequent_referrer_host", "session_features",
-    "unattributed_rows", "with_entity", "with_local_hour", "with_sessions",
-]  # fmt: skip
 
 #: The columns before the features, in order.
 SESSION_COLUMNS = (

@@ -25,11 +25,6 @@ from spark_jobs.features.distinct import (
     with_user_agent_fields,
 )
 
-__all__ = [
-    "ENRICHED_SCHEMA", "PATH_FIELDS", "enrich", "with_client_fields", "with_extension",
-    "with_path_class", "with_path_fields", "with_user_agent_fields",
-]  # fmt: skip
-
 #: The columns ``enrich`` adds, in order.
 ENRICHED_SCHEMA = T.StructType(
     [

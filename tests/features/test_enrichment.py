@@ -43,7 +43,7 @@ def test_user_agent_fields_once_per_agent_with_duplicates_and_nulls(spark):
         "id int, user_agent string, " + UA_COLUMNS,
     )
     for broadcast in (True, False):
-        assertDataFrameEqual(en.with_user_agent_fields(df, broadcast=broadcast), expected)
+        assertDataFrameEqual(distinct.with_user_agent_fields(df, broadcast=broadcast), expected)
 
 
 def test_unrecognised_agent_is_other_not_null():

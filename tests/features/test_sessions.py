@@ -43,8 +43,6 @@ def test_entity_keys(spark):
         (None, None, None),
     ]
     assert [sessions.unattributed_rows(df, key) for key in sessions.ENTITY_KEYS] == [2, 2, 3]
-    # Still importable where alert_records looks for it.
-    assert bf.with_entity is sessions.with_entity
     with pytest.raises(ValueError, match="unknown entity key"):
         sessions.with_entity(df, "ip")
 
@@ -110,4 +108,4 @@ def test_session_id_key_drops_and_counts_rows_without_one(spark):
     }
     # Without a client, distinct_user_agents is the session's own count.
     assert got == {"s1": ("s1", 3.0, 2.0), "s2": ("s2", 1.0, 1.0)}
-    assert bf.unattributed_rows(df, "session_id") == 3
+    assert sessions.unattributed_rows(df, "session_id") == 3
