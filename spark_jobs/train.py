@@ -40,6 +40,28 @@ def training_data(spark, ctx: StageContext, paths: list[str], kind: ModelKind):
     return labels.training_labels(spark, data, ctx.usecase.model)
 
 
+def _metadata(ctx: StageContext, version, first, intervals, fitted, label_summary) -> dict:
+    """What the registry keeps beside a version: enough to tell which data and config made it."""
+    usecase, cfg = ctx.usecase, ctx.usecase.model
+    return {
+        "model_version": version,
+        "use_case": usecase.id,
+        "kind": cfg.kind,
+        "algorithm": registry.algorithm_name(usecase),
+        "fingerprint": registry.fingerprint(usecase),
+        "window_start": layout.key_to_datetime(first).isoformat(),
+        "window_end": ctx.end.isoformat(),
+        "intervals": intervals,
+        "features": list(usecase.features),
+        "entity": usecase.entity.model_dump(mode="json"),
+        "config": cfg.model_dump(mode="json"),
+        "params": fitted.params,
+        "training_metrics": fitted.metrics,
+        "labels": label_summary,
+        "trained_for": ctx.key,
+    }
+
+
 def body(spark, ctx: StageContext) -> None:
     usecase, cfg = ctx.usecase, ctx.usecase.model
     current = registry.champion(spark, ctx.lake_root, usecase.id, ctx.end)
@@ -61,23 +83,7 @@ def body(spark, ctx: StageContext) -> None:
 
     version = registry.new_version(usecase, ctx.key)
     target = registry.save_model(spark, ctx.lake_root, usecase.id, version, fitted)
-    metadata = {
-        "model_version": version,
-        "use_case": usecase.id,
-        "kind": cfg.kind,
-        "algorithm": registry.algorithm_name(usecase),
-        "fingerprint": registry.fingerprint(usecase),
-        "window_start": layout.key_to_datetime(first).isoformat(),
-        "window_end": ctx.end.isoformat(),
-        "intervals": intervals,
-        "features": list(usecase.features),
-        "entity": usecase.entity.model_dump(mode="json"),
-        "config": cfg.model_dump(mode="json"),
-        "params": fitted.params,
-        "training_metrics": fitted.metrics,
-        "labels": label_summary,
-        "trained_for": ctx.key,
-    }
+    metadata = _metadata(ctx, version, first, intervals, fitted, label_summary)
     registry.write_metadata(spark, ctx.lake_root, usecase.id, version, metadata)
     registry.promote(
         spark,
