@@ -4,7 +4,7 @@ Every public ``with_*`` function is a pure transform that keeps every input row 
 only adds columns, so the ingest stage can apply ``enrich`` and tests can feed tiny DataFrames.
 
 Cost shapes this module. What needs Python (user agents, IPv6 clients) is described once per
-distinct value (``features.distinct``). Everything done per line is native Spark SQL, kept
+distinct value (``features.python_described``). Everything done per line is native Spark SQL, kept
 small: past 8000 bytes of generated code in a stage the JVM stops compiling it, and every row
 gets slower. The path rules (``path_class``) are listed and documented in ``features.paths``.
 """
@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from spark_jobs.features import paths
-from spark_jobs.features.distinct import (
+from spark_jobs.features.python_described import (
     IPV6_SCHEMA,
     TMP,
     USER_AGENT_SCHEMA,

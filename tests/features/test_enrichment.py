@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from crawleruseragents import CRAWLER_USER_AGENTS_DATA, is_crawler, matching_crawlers
 from pyspark.testing import assertDataFrameEqual
 
-from spark_jobs.features import distinct
 from spark_jobs.features import enrichment as en
+from spark_jobs.features import python_described
 from tests.support.paths import SAMPLE_LOG
 
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
@@ -43,11 +43,13 @@ def test_user_agent_fields_once_per_agent_with_duplicates_and_nulls(spark):
         "id int, user_agent string, " + UA_COLUMNS,
     )
     for broadcast in (True, False):
-        assertDataFrameEqual(distinct.with_user_agent_fields(df, broadcast=broadcast), expected)
+        assertDataFrameEqual(
+            python_described.with_user_agent_fields(df, broadcast=broadcast), expected
+        )
 
 
 def test_unrecognised_agent_is_other_not_null():
-    assert distinct.describe_user_agent("zz") == {
+    assert python_described.describe_user_agent("zz") == {
         "ua_family": "Other",
         "ua_major": None,
         "os_family": "Other",
@@ -65,7 +67,7 @@ def test_crawler_flag_and_name_match_the_package_on_real_agents():
     assert len(agents) > 300
     flagged = 0
     for ua in agents:
-        got = distinct.describe_user_agent(ua)
+        got = python_described.describe_user_agent(ua)
         first = [CRAWLER_USER_AGENTS_DATA[i]["pattern"] for i in matching_crawlers(ua)][:1]
         assert got["is_declared_crawler"] is is_crawler(ua), ua
         assert got["crawler_name"] == (first[0] if first else None), ua
@@ -116,10 +118,14 @@ def test_client_fields(spark):
 
 def test_describe_ipv6_is_ipaddress_text():
     addr = ipaddress.IPv6Address("2001:db8:0:0:1::1")
-    assert distinct.describe_ipv6(addr.exploded.upper()) == (addr.compressed, 6, "2001:db8::/64")
-    assert distinct.describe_ipv6("[::ffff:10.1.2.3]") == ("10.1.2.3", 4, "10.1.2.0/24")
-    assert distinct.describe_ipv6("1.2.3.4") is None
-    assert distinct.describe_ipv6("Mozilla/5.0 (X11; Linux x86_64)") is None
+    assert python_described.describe_ipv6(addr.exploded.upper()) == (
+        addr.compressed,
+        6,
+        "2001:db8::/64",
+    )
+    assert python_described.describe_ipv6("[::ffff:10.1.2.3]") == ("10.1.2.3", 4, "10.1.2.0/24")
+    assert python_described.describe_ipv6("1.2.3.4") is None
+    assert python_described.describe_ipv6("Mozilla/5.0 (X11; Linux x86_64)") is None
 
 
 PATHS = [

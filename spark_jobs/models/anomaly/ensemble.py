@@ -34,7 +34,7 @@ from spark_jobs.errors import StageFailed
 from spark_jobs.lake import storage
 from spark_jobs.models import explain
 from spark_jobs.models.anomaly import gmm
-from spark_jobs.models.anomaly.kinds import fit_member, load_member
+from spark_jobs.models.anomaly.member_registry import fit_member, load_member
 from spark_jobs.models.anomaly.members import (
     SCALED,
     Member,

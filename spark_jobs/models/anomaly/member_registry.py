@@ -1,7 +1,7 @@
 """Member name (ModelConfig.members) -> how that member is fit and loaded back.
 
-Kept apart from ``anomaly_members`` because the gmm member lives in its own module, which
-itself builds on ``anomaly_members``.
+Kept apart from ``members`` because the gmm member lives in its own module (``gmm``), which
+itself builds on ``members``. (``spark_jobs.models.kinds`` is the other registry: model kinds.)
 """
 
 from __future__ import annotations
