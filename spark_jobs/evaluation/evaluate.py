@@ -94,19 +94,11 @@ def model_variant(usecase: UseCase, name: str, label_mode: str) -> ModelConfig:
 
 
 def eval_spark(usecase: UseCase):
-    from pyspark.sql import SparkSession
+    """A local session with the use case's Spark conf and room for a whole data set's sessions."""
+    from spark_jobs.session import spark_session
 
-    builder = (
-        SparkSession.builder.master("local[*]")
-        .appName(f"botwatch-eval-{usecase.id}")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.ui.showConsoleProgress", "false")
-    )
-    for key, value in {**usecase.spark, "spark.driver.memory": "4g"}.items():
-        builder = builder.config(key, value)
-    spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("ERROR")
-    return spark
+    conf = {**usecase.spark, "spark.driver.memory": "4g"}
+    return spark_session(f"botwatch-eval-{usecase.id}", "local", conf)
 
 
 def per_day(parsed):

@@ -41,18 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def local_spark():
     """A local session for by-hand use (the CLI, bench/parse_coverage.py), quiet on the console."""
-    from pyspark.sql import SparkSession
+    from spark_jobs.session import spark_session
 
-    spark = (
-        SparkSession.builder.master(os.environ.get("BOTWATCH_PARSE_MASTER", "local[*]"))
-        .appName("botwatch-parse")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("ERROR")
-    return spark
+    master = os.environ.get("BOTWATCH_PARSE_MASTER")  # older spelling of BOTWATCH_LOCAL_MASTER
+    return spark_session("botwatch-parse", "local", {"spark.master": master} if master else None)
 
 
 def report(spark: Any, files: list[str], spec: str, log_timezone: str = "UTC") -> dict[str, Any]:
