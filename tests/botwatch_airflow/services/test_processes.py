@@ -1,0 +1,83 @@
+"""Background services: started once, stopped with every process they spawned."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import psutil
+import pytest
+from botwatch_airflow.services import processes
+from botwatch_airflow.services.processes import Service, ServiceError
+
+# A parent that forks a child ignoring SIGTERM and a grandchild in a session of its own: the
+# shapes of Airflow's scheduler and its LocalExecutor workers.
+_TREE = """
+import os, signal, subprocess, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"], start_new_session=True)
+subprocess.Popen([sys.executable, "-c",
+    "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(300)"])
+print("ready", flush=True)
+time.sleep(300)
+"""
+
+
+def _wait_children(pid: int, count: int) -> list[int]:
+    for _ in range(100):
+        children = psutil.Process(pid).children(recursive=True)
+        if len(children) >= count:
+            return [c.pid for c in children]
+        time.sleep(0.1)
+    raise AssertionError(f"{pid} did not start {count} children")
+
+
+def test_stop_ends_the_whole_tree_even_when_it_ignores_sigterm(tmp_path):
+    service = Service("tree", tmp_path)
+    pid, started = processes.start(service, [sys.executable, "-c", _TREE])
+    assert started
+    children = _wait_children(pid, 2)
+    stopped = processes.stop(service, grace_s=1.0)
+    assert set(stopped) == {pid, *children}
+    assert not [
+        p
+        for p in (pid, *children)
+        if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE
+    ]
+    assert service.pid() is None and not service.pid_file.exists()
+
+
+def test_start_and_stop_are_idempotent(tmp_path):
+    service = Service("sleeper", tmp_path)
+    first, started = processes.start(service, [sys.executable, "-c", "import time; time.sleep(60)"])
+    again, started_again = processes.start(service, [sys.executable, "-c", "pass"])
+    assert started and not started_again and again == first
+    assert processes.stop(service) == [first]
+    assert processes.stop(service) == []
+
+
+def test_a_stale_pid_file_is_not_a_running_service(tmp_path):
+    service = Service("gone", tmp_path)
+    service.pid_file.write_text("999999 1.0\n")
+    assert service.pid() is None
+    assert not service.pid_file.exists()
+
+
+def test_wait_until_names_the_log_of_a_service_that_died(tmp_path):
+    service = Service("crash", tmp_path)
+    processes.start(
+        service, [sys.executable, "-c", "print('boom: port taken'); raise SystemExit(3)"]
+    )
+    with pytest.raises(ServiceError, match=r"(?s)crash exited.*boom: port taken"):
+        processes.wait_until(lambda: False, [service], what="the UI", timeout_s=20, every_s=0.2)
+
+
+def test_free_port_is_free_and_port_open_sees_a_listener():
+    import socket
+
+    port = processes.free_port()
+    assert not processes.port_open("127.0.0.1", port)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
+        assert processes.port_open("127.0.0.1", port)
