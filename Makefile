@@ -37,7 +37,7 @@ ifdef LOGS
 export BOTWATCH_LOGS := $(LOGS)
 endif
 
-.PHONY: demo test test-fast install check-java airflow-db lint bench-clean clean
+.PHONY: demo test test-fast install check-java airflow-db airflow airflow-down down lint bench-clean clean
 
 $(UV):
 	python3 -m venv $(UV_TOOL_VENV)
@@ -61,6 +61,18 @@ airflow-db: install
 
 demo: airflow-db
 	python -m botwatch_airflow.demo --usecase $(USECASE) $(DEMO_ARGS)
+
+# The Airflow services (UI, scheduler, DAG processor) on 127.0.0.1:$(AIRFLOW_PORT), in the
+# background; prints the URL and the admin login. `make down` stops every process of them.
+AIRFLOW_PORT ?= 8080
+export AIRFLOW_PORT
+airflow: airflow-db
+	python -m botwatch_airflow.services.airflow_services up
+
+airflow-down:
+	@[ -x $(VENV)/bin/python ] && python -m botwatch_airflow.services.airflow_services down || true
+
+down: airflow-down
 
 test: install
 	python -m pytest -q tests
