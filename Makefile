@@ -37,7 +37,7 @@ ifdef LOGS
 export BOTWATCH_LOGS := $(LOGS)
 endif
 
-.PHONY: demo test test-fast install check-java airflow-db airflow airflow-down down lint bench-clean clean
+.PHONY: demo test test-fast install check-java airflow-db airflow airflow-down backfill down lint bench-clean clean
 
 $(UV):
 	python3 -m venv $(UV_TOOL_VENV)
@@ -71,6 +71,11 @@ airflow: airflow-db
 
 airflow-down:
 	@[ -x $(VENV)/bin/python ] && python -m botwatch_airflow.services.airflow_services down || true
+
+# A backfill through the running scheduler (make airflow), in the use case's local days:
+#   make backfill USECASE=behavioural_bots FROM=2015-05-17 TO=2015-05-20
+backfill: install
+	python -m botwatch_airflow.services.backfill --usecase $(USECASE) --from $(FROM) --to $(TO)
 
 down: airflow-down
 

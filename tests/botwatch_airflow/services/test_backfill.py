@@ -1,0 +1,37 @@
+"""The backfill wrapper speaks in the use case's local days and keeps its max_active_runs."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from botwatch_airflow.services.backfill import _describe, create_command
+
+from spark_jobs.config.loading import load_usecase
+from tests.support.builders import usecase_yaml
+
+
+def _usecase(tmp_path, **overrides):
+    return load_usecase(usecase_yaml(tmp_path, **overrides))
+
+
+def test_local_days_become_local_midnights_and_the_dags_max_active_runs(tmp_path):
+    usecase = _usecase(tmp_path, timezone="America/New_York", airflow={"max_active_runs": 2})
+    cmd = create_command(usecase, date(2014, 3, 4), date(2014, 3, 6), "completed")
+    assert cmd[cmd.index("--from-date") + 1] == "2014-03-04T00:00:00-05:00"
+    assert cmd[cmd.index("--to-date") + 1] == "2014-03-06T00:00:00-05:00"
+    assert cmd[cmd.index("--max-active-runs") + 1] == "2"
+    assert cmd[cmd.index("--dag-id") + 1] == usecase.id
+
+
+def test_a_run_is_described_by_its_local_and_utc_interval(tmp_path):
+    from zoneinfo import ZoneInfo
+
+    run = {
+        "data_interval_start": "2014-03-09T05:00:00Z",
+        "data_interval_end": "2014-03-10T04:00:00Z",  # the DST night: a 23-hour local day
+        "state": "success",
+    }
+    line = _describe(run, ZoneInfo("America/New_York"))
+    assert line.startswith("2014-03-09 00:00 → 2014-03-10 00:00 America/New_York")
+    assert "(UTC 2014-03-09 05:00 → 2014-03-10 04:00)" in line
+    assert line.endswith("success")
