@@ -278,7 +278,6 @@ class DeliverRecord(RunRecord):
     """Written by ``alerting.delivery`` (the Airflow deliver task), read here for summaries."""
 
     STAGE = "deliver"
-    WRITES = ("deliveries",)
     SUMMARY = ("outbox_alerts", "delivered", "failed")
 
     outbox_intervals: list[str] = []

@@ -17,12 +17,15 @@ Pure Python (zoneinfo): unit-tested without Spark, and used by the deliver task 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from spark_jobs.lake.records import RunRecord
+from spark_jobs.lake import layout
+from spark_jobs.lake.records import DeliverRecord, RecordError, RunRecord
 from spark_jobs.reporting.text import cap, squash
 
 #: A failure reason longer than this is cut (the full text is in the log line above and in
@@ -132,18 +135,52 @@ class StageSummary:
         return "\n".join(self.lines())
 
 
-def written_paths(record: RunRecord | None, partition_of) -> tuple[str, ...]:
+def written_paths(record: RunRecord | None, partition_of: Callable[[str], str]) -> tuple[str, ...]:
     """What the summary's ``wrote`` lines show for ``record``.
 
     :param record: the run record; None: nothing is shown.
     :param partition_of: dataset name -> this interval's partition path.
     :return: the stage's first partition (its other datasets by name), then the record's
-        other outputs. A later stage on an interval without data wrote only its record.
+        other outputs (model, outbox, report); the run record itself when there is nothing
+        else, as for a later stage on an interval without data.
     """
     if record is None:
         return ()
-    if record.outcome == "no_data" and record.STAGE != "ingest":
-        return (partition_of("runs") + f"/{record.STAGE}.json",)
-    datasets = record.WRITES
-    first = wrote_text([partition_of(datasets[0])], datasets) if datasets else ""
-    return tuple(p for p in (first, *record.extra_outputs()) if p)
+    paths: list[str] = []
+    if record.outcome == "ok" or record.STAGE == "ingest":  # ingest writes empty partitions
+        datasets = record.WRITES
+        paths = [wrote_text([partition_of(datasets[0])], datasets)] if datasets else []
+        paths += record.extra_outputs()
+    return tuple(paths) or (f"{partition_of('runs')}/{record.STAGE}.json",)
+
+
+def delivery_summary(
+    usecase: Any,
+    start: datetime,
+    end: datetime,
+    lake_root: str,
+    took_s: float,
+    summary: Mapping[str, Any] | None,
+    failure: str | None = None,
+) -> StageSummary:
+    """The summary of the deliver step (no Spark, no ``run_main``) from the summary dict that
+    ``alerting.delivery.deliver`` returns and writes as ``runs/…/deliver.json``."""
+    record = None
+    if summary is not None:
+        try:
+            record = DeliverRecord.from_json(summary)
+        except RecordError as exc:
+            failure = failure or str(exc)
+
+    def partition_of(dataset: str) -> str:
+        return layout.partition_path(lake_root, dataset, usecase.id, start)
+
+    return StageSummary(
+        stage="deliver", use_case=usecase.id, start=start, end=end, timezone=usecase.timezone,
+        took_s=took_s, record=record, wrote=written_paths(record, partition_of), failure=failure,
+    )  # fmt: skip
+
+
+def emit(summary: StageSummary) -> None:
+    """Print the block to stderr, where the stage's own log lines go, so they stay in order."""
+    print(summary.text(), file=sys.stderr, flush=True)
