@@ -92,11 +92,14 @@ def write_run_record(
 
 
 def setup_logging() -> None:
+    """botwatch's own lines at INFO on stderr; py4j's ("Closing down clientserver connection"
+    at every exit) only from WARNING, like Spark's (``spark_jobs/conf/log4j2.properties``)."""
     logging.basicConfig(
         level=logging.INFO,
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
 def no_data_reason(spark: Any, ctx: StageContext) -> str | None:
