@@ -131,7 +131,8 @@ def airflow_env(tmp_path_factory, receivers):
         PYSPARK_PYTHON=sys.executable,
         SPARK_LOCAL_IP="127.0.0.1",
         GX_ANALYTICS_ENABLED="false",
-        PYTHONPATH=str(REPO / "plugins"),
+        # This checkout's code, also when the venv's editable install points at another one.
+        PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "plugins")]),
     )
     migrate = subprocess.run(
         ["airflow", "db", "migrate"], env=env, capture_output=True, text=True, check=False
