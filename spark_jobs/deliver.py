@@ -10,17 +10,20 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 
 from spark_jobs.alerting.delivery import check, deliver
 from spark_jobs.config.loading import load_usecase
 from spark_jobs.errors import DeliveryFailed
 from spark_jobs.lake.layout import parse_instant
+from spark_jobs.reporting.stage_summary import delivery_summary, emit
 from spark_jobs.stage.runner import setup_logging
 
 log = logging.getLogger("botwatch.deliver")
 
 
 def main(argv: list[str] | None = None) -> int:
+    began = time.monotonic()
     setup_logging()
     parser = argparse.ArgumentParser(prog="botwatch-deliver", description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True)
@@ -29,13 +32,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lake", help="lake root (default: the config's)")
     args = parser.parse_args(argv)
     usecase = load_usecase(args.config)
-    summary = deliver(usecase, args.start, args.end, args.lake or usecase.lake_root())
+    lake = args.lake or usecase.lake_root()
+    summary, failure = None, None
     try:
+        summary = deliver(usecase, args.start, args.end, lake)
         check(summary)
     except DeliveryFailed as exc:
         log.error("%s deliver: %s", usecase.id, exc)
-        return 1
-    return 0
+        failure = str(exc)
+    except Exception as exc:
+        failure = f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        took = time.monotonic() - began
+        emit(delivery_summary(usecase, args.start, args.end, lake, took, summary, failure))
+    return 1 if failure else 0
 
 
 if __name__ == "__main__":

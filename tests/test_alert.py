@@ -252,7 +252,7 @@ def _run_record(spark, lake_root, start):
     return run_record(spark, lake_root, "alert_test", start, "alert")
 
 
-def test_rerun_of_an_interval_raises_the_same_alerts_once(spark, tmp_path):
+def test_rerun_of_an_interval_raises_the_same_alerts_once(spark, tmp_path, capsys):
     config, lake_root = _setup(spark, tmp_path)
     _write_interval(spark, lake_root, START)
 
@@ -273,6 +273,9 @@ def test_rerun_of_an_interval_raises_the_same_alerts_once(spark, tmp_path):
     run = _run_record(spark, lake_root, START)
     assert (run["alerts"], run["suppressed"], run["outbox_alerts"]) == (3, 0, 3)
     assert run["top_reasons"][0].startswith("1.1.1.1: score 99.5 >= 95: robots_txt=1")
+    summary = capsys.readouterr().err
+    assert "botwatch alert ok  use case alert_test" in summary
+    assert "  counts    candidates 3  alerts 3  suppressed 0  capped 0  outbox alerts 3" in summary
 
 
 def test_consecutive_intervals_inside_the_realert_window_are_suppressed(spark, tmp_path):

@@ -15,7 +15,7 @@ USE_CASE = "feature_stage"
 DAY = datetime(2015, 5, 17, tzinfo=UTC)
 
 
-def test_feature_stage_writes_sessions_and_records_counts(spark, tmp_path):
+def test_feature_stage_writes_sessions_and_records_counts(spark, tmp_path, capsys):
     config = usecase_yaml(
         tmp_path, USE_CASE, entity={"key": "client_user_agent", "session_gap_minutes": 30},
         features=["requests", "path_entropy", "unknown_resource_404_share"],
@@ -34,10 +34,13 @@ def test_feature_stage_writes_sessions_and_records_counts(spark, tmp_path):
 
     record = run_record(spark, root, USE_CASE, DAY, "feature")
     assert set(record) == {
-        "stage", "use_case", "interval_start", "interval_end", "sessions", "entities",
+        "stage", "use_case", "interval_start", "interval_end", "outcome", "sessions", "entities",
         "unattributed_rows", "entity_key", "session_gap_minutes", "output",
     }  # fmt: skip
     assert (record["sessions"], record["entities"], record["unattributed_rows"]) == (3, 2, 1)
+    summary = capsys.readouterr().err
+    assert f"botwatch feature ok  use case {USE_CASE}" in summary
+    assert "  counts    sessions 3  entities 2  unattributed rows 1\n" in summary
     assert (record["entity_key"], record["session_gap_minutes"]) == ("client_user_agent", 30.0)
     written = spark.read.parquet(layout.partition_path(root, "features", USE_CASE, DAY))
     assert tuple(written.columns) == (*SESSION_COLUMNS, *FEATURE_NAMES)

@@ -27,7 +27,7 @@ def _record(spark, lake_root):
     return run_record(spark, lake_root, "ingest_test", START, "ingest")
 
 
-def test_ingest_writes_parsed_quarantine_and_run_record(spark, tmp_path):
+def test_ingest_writes_parsed_quarantine_and_run_record(spark, tmp_path, capsys):
     line = '1.2.3.4 - - [{} +0000] "GET /{} HTTP/1.1" 200 5 "-" "curl/8"'
     with gzip.open(tmp_path / "access.log.gz", "wt", encoding="utf-8") as fh:
         fh.write(line.format("17/May/2015:23:59:59", "before") + "\n")
@@ -67,12 +67,22 @@ def test_ingest_writes_parsed_quarantine_and_run_record(spark, tmp_path):
     assert record["globs"] == [str(tmp_path / "*.gz")]
     assert record["format"] == "combined"
     assert record["out_of_window_policy"] == "keep"
+    assert record["outcome"] == "ok"
+    summary = capsys.readouterr().err
+    assert "botwatch ingest ok  use case ingest_test\n" in summary
+    assert "  interval  2015-05-18 00:00 → 2015-05-19 00:00 UTC (24 h)\n" in summary
+    assert "  counts    read 5  parsed 2  quarantined 1  out of window 2" in summary
+    parsed_path = layout.partition_path(lake_root, "parsed", "ingest_test", START)
+    assert f"  wrote     {parsed_path}  (+ quarantine, out_of_window)\n" in summary
 
 
-def test_ingest_of_a_glob_without_files_fails_naming_it(spark, tmp_path, caplog):
+def test_ingest_of_a_glob_without_files_fails_naming_it(spark, tmp_path, caplog, capsys):
     code, _ = _run(tmp_path, _config(tmp_path, tmp_path / "missing-*.gz"))
     assert code == 1
-    assert "missing-*.gz" in caplog.text
+    assert f"no log file matches {tmp_path}/missing-*.gz for any interval" in caplog.text
+    assert "botwatch ingest FAILED  use case ingest_test\n  FAILED: no log file" in (
+        capsys.readouterr().err
+    )
 
 
 def test_ingest_of_the_real_sample_parses_every_line_of_the_day(spark, tmp_path):

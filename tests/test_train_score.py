@@ -141,16 +141,20 @@ def test_scores_have_the_contract_columns(spark, roundtrip):
     assert {r["client"] for r in top} == {"10.0.0.10", "10.0.0.11"}
 
 
-def test_rerun_skips_a_fresh_model_and_next_day_retrains(spark, roundtrip):
+def test_rerun_skips_a_fresh_model_and_next_day_retrains(spark, roundtrip, capsys):
     config, root, day = roundtrip["config"], roundtrip["root"], roundtrip["day"]
     first = _record(spark, root, day, "train")["model_version"]
+    capsys.readouterr()
     assert train.main(_args(config, root, day)) == 0
     rerun = _record(spark, root, day, "train")
     assert rerun["skipped"] is True and rerun["model_version"] == first
+    assert f"botwatch train ok  use case {USE_CASE}\n" in capsys.readouterr().err
     # A backfill of an earlier day trains its own model; scoring that day uses it, not the
     # later one that has seen the future.
     earlier = DAYS[1]
     assert score.main(_args(config, root, earlier)) == 1  # no model ending by then yet
+    failed = capsys.readouterr().err
+    assert f"botwatch score FAILED  use case {USE_CASE}\n  FAILED: no model of" in failed
     assert train.main(_args(config, root, earlier)) == 0
     assert score.main(_args(config, root, earlier)) == 0
     backfilled = _record(spark, root, earlier, "train")["model_version"]

@@ -45,13 +45,25 @@ def run_delivery(
     :param context: the Airflow task context (``data_interval_start``/``_end`` are used).
     :return: the delivery summary (also written as ``runs/.../deliver.json``; pushed to XCom).
     """
+    import time
+
     from spark_jobs.alerting.delivery import check, deliver
     from spark_jobs.config.loading import load_usecase
     from spark_jobs.lake.layout import parse_instant
+    from spark_jobs.reporting.stage_summary import delivery_summary, emit
 
+    began = time.monotonic()
     usecase = load_usecase(config_path, home=home)
     start = parse_instant(context["data_interval_start"].isoformat())
     end = parse_instant(context["data_interval_end"].isoformat())
-    summary = deliver(usecase, start, end, lake_root, resolve=airflow_connection)
-    check(summary)
+    summary, failure = None, None
+    try:
+        summary = deliver(usecase, start, end, lake_root, resolve=airflow_connection)
+        check(summary)
+    except Exception as exc:  # the summary says why; Airflow still sees the error
+        failure = f"{type(exc).__name__}: {exc}" if summary is None else str(exc)
+        raise
+    finally:  # the task log ends with what was delivered, as every stage's does
+        took = time.monotonic() - began
+        emit(delivery_summary(usecase, start, end, lake_root, took, summary, failure))
     return summary

@@ -18,7 +18,7 @@ Pure Python (pydantic): the demo reads records from a local lake without Spark.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -72,17 +72,55 @@ def _why(exc: Exception) -> str:
     )
 
 
+#: How a stage run that exits 0 ended: ``ok`` did its work; ``no_data``: the interval had no
+#: log lines (logs that ended, or not yet arrived), so nothing was learnt or alerted, and the run
+#: is still a success. A failure (a gate, a missing input) is an exit code, not an outcome.
+Outcome = Literal["ok", "no_data"]
+
+
 class RunRecord(_Json):
-    """The header every stage's record has; ``STAGE`` names the file (``<stage>.json``)."""
+    """The header every stage's record has; ``STAGE`` names the file (``<stage>.json``).
+
+    The class variables let the runner and the stage summary treat every stage alike:
+    ``WRITES`` the lake datasets the stage writes a partition of for its interval, ``SUMMARY``
+    the fields a person reads first, ``OUTPUTS`` the fields holding other paths it wrote (a
+    model, a report), ``NO_DATA`` the fields of its record of an interval without data.
+    """
 
     STAGE: ClassVar[str] = ""
+    WRITES: ClassVar[tuple[str, ...]] = ()
+    SUMMARY: ClassVar[tuple[str, ...]] = ()
+    OUTPUTS: ClassVar[tuple[str, ...]] = ()
+    NO_DATA: ClassVar[dict[str, Any]] = {}
 
     use_case: str | None = None
     interval_start: str | None = None
     interval_end: str | None = None
+    outcome: Outcome = "ok"
+    #: With ``outcome: no_data``: why there was nothing to do, one line.
+    no_data_reason: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"stage": self.STAGE, **super().to_json()}
+        data = {"stage": self.STAGE, **super().to_json()}
+        return {k: v for k, v in data.items() if k != "no_data_reason" or v is not None}
+
+    @classmethod
+    def of_no_data(cls, reason: str, **fields: Any) -> Self:
+        """The record of a stage that found its interval without data (see ``Outcome``)."""
+        return cls(**{**cls.NO_DATA, **fields}, outcome="no_data", no_data_reason=reason)
+
+    def summary_counts(self) -> dict[str, Any]:
+        """Label -> count (or short text) of the ``SUMMARY`` fields that are set."""
+        values = {name.replace("_", " "): getattr(self, name) for name in self.SUMMARY}
+        return {label: value for label, value in values.items() if value is not None}
+
+    def extra_outputs(self) -> list[str]:
+        """The paths in the ``OUTPUTS`` fields that are set."""
+        return [path for path in (getattr(self, name) for name in self.OUTPUTS) if path]
+
+    def gate_failed(self) -> bool:
+        """True when this record is a quality gate's refusal (the summary says so)."""
+        return False
 
 
 class FileCounts(_Json):
@@ -118,6 +156,8 @@ class IngestRecord(RunRecord):
     """Lines read, parsed, quarantined and out of window, per file and in total."""
 
     STAGE = "ingest"
+    WRITES = ("parsed", "quarantine", "out_of_window")
+    SUMMARY = (*LINE_COUNTS, "truncated_files")
 
     read: int
     parsed: int
@@ -149,6 +189,8 @@ class ValidateRecord(RunRecord):
     """The gate's verdict; ``counts`` is absent when its inputs were missing."""
 
     STAGE = "validate"
+    WRITES = ("validation",)
+    NO_DATA = {"success": True}
     OMIT_NONE = ("counts",)
 
     success: bool
@@ -156,22 +198,35 @@ class ValidateRecord(RunRecord):
     suites: dict[str, SuiteOutcome] = {}
     counts: dict[str, Any] | None = None
 
+    def summary_counts(self) -> dict[str, Any]:
+        passed = f"{sum(s.success for s in self.suites.values())}/{len(self.suites)}"
+        return {"suites passed": passed, "failed checks": len(self.failures)}
+
+    def gate_failed(self) -> bool:
+        return not self.success
+
 
 class FeatureRecord(RunRecord):
     STAGE = "feature"
+    WRITES = ("features",)
+    SUMMARY = ("sessions", "entities", "unattributed_rows")
+    NO_DATA = dict.fromkeys(SUMMARY, 0) | dict.fromkeys(("entity_key", "output"), None)
 
     sessions: int
     entities: int
     unattributed_rows: int
-    entity_key: str
-    session_gap_minutes: float | None
-    output: str
+    entity_key: str | None
+    session_gap_minutes: float | None = None
+    output: str | None
 
 
 class TrainRecord(RunRecord):
     """A fit, or why none was needed (``skipped``: only the reason and the serving model)."""
 
     STAGE = "train"
+    SUMMARY = ("model_version", "intervals", "reason")
+    OUTPUTS = ("output",)
+    NO_DATA = {"skipped": True, "reason": "no data in this interval"}
     OMIT_NONE = ("intervals", "training_metrics", "labels", "output")
 
     skipped: bool
@@ -185,6 +240,9 @@ class TrainRecord(RunRecord):
 
 class ScoreRecord(RunRecord):
     STAGE = "score"
+    WRITES = ("scores",)
+    SUMMARY = ("sessions", "entities", "at_or_above_threshold", "max")
+    NO_DATA = {"sessions": 0, "entities": 0}
 
     model_version: str | None = None
     model_window_end: str | None = None
@@ -200,6 +258,10 @@ class ScoreRecord(RunRecord):
 
 class AlertRecord(RunRecord):
     STAGE = "alert"
+    WRITES = ("alerts",)
+    SUMMARY = ("candidates", "alerts", "suppressed", "capped", "outbox_alerts")
+    OUTPUTS = ("outbox", "report")
+    NO_DATA = {"candidates": 0, "alerts": 0, "suppressed": 0, "capped": 0}
 
     candidates: int
     alerts: int
@@ -216,6 +278,7 @@ class DeliverRecord(RunRecord):
     """Written by ``alerting.delivery`` (the Airflow deliver task), read here for summaries."""
 
     STAGE = "deliver"
+    SUMMARY = ("outbox_alerts", "delivered", "failed")
 
     outbox_intervals: list[str] = []
     outbox_alerts: int = 0

@@ -27,8 +27,21 @@ from spark_jobs.config.paths import HOME_ENV
 if TYPE_CHECKING:
     from spark_jobs.config.usecase import UseCase
 
+#: The environment variable that sets the level of Spark's own log lines (default WARN; INFO
+#: brings Spark's start-up and progress lines back into the task log).
+LOG_LEVEL_ENV = "BOTWATCH_SPARK_LOG_LEVEL"
 #: Variables of the submitter's environment handed on to the job when set.
-PASSED_ENV = ("SPARK_LOCAL_IP", "JAVA_HOME", "BOTWATCH_LOGS", "BOTWATCH_EXPECTATIONS_DIR")
+PASSED_ENV = (
+    "SPARK_LOCAL_IP", "JAVA_HOME", "BOTWATCH_LOGS", "BOTWATCH_EXPECTATIONS_DIR", LOG_LEVEL_ENV,
+)  # fmt: skip
+#: The Spark conf key of the driver JVM's options; spark-submit applies it in client mode.
+DRIVER_JAVA_OPTIONS = "spark.driver.extraJavaOptions"
+
+
+def log4j2_config() -> Path:
+    """The driver's log4j2 config shipped in the package: Spark's lines at WARN unless
+    ``$BOTWATCH_SPARK_LOG_LEVEL`` says otherwise (read by log4j2 in the driver)."""
+    return Path(spark_jobs.__file__).resolve().parent / "conf" / "log4j2.properties"
 
 
 def application_path(stage: str) -> Path:
@@ -55,6 +68,24 @@ def job_env(home: str | os.PathLike[str]) -> dict[str, str]:
     return env
 
 
+def quiet_driver_conf(conf: Mapping[str, str]) -> dict[str, str]:
+    """``conf`` with the package's log4j2 config added in front of the driver's Java options.
+
+    ``SparkSession``'s ``setLogLevel`` comes after the JVM has printed its start-up INFO lines;
+    a log4j2 config given to the JVM keeps them out from its first line. A use case that names
+    its own log4j2 config keeps it. In cluster deploy mode the path must exist on the driver's
+    machine (else log4j2 says so once and falls back to Spark's default).
+    """
+    merged = dict(conf)
+    options = merged.get(DRIVER_JAVA_OPTIONS, "")
+    path = log4j2_config()
+    if "log4j2.configurationFile" in options or not path.is_file():
+        return merged
+    flag = f"-Dlog4j2.configurationFile={path.as_uri()}"
+    merged[DRIVER_JAVA_OPTIONS] = f"{flag} {options}".strip()
+    return merged
+
+
 @dataclass(frozen=True)
 class StageSubmit:
     """What one stage's spark-submit is made of, independent of who submits it.
@@ -65,7 +96,8 @@ class StageSubmit:
     :param lake: the lake root the job reads and writes (``--lake``); resolved by the submitter
         so the DAG's deliver task and the jobs use the same one.
     :param name: the Spark application name, ``botwatch-<use case>-<stage>``.
-    :param conf: Spark conf (``--conf key=value``), the use case's ``spark:`` section.
+    :param conf: Spark conf (``--conf key=value``): the use case's ``spark:`` section, with
+        the package's log4j2 config in the driver's Java options (``quiet_driver_conf``).
     :param env_vars: environment of the job's driver (``job_env``); not on the command line:
         SparkSubmitHook sets it on the spark-submit process in client mode.
     :param py_files: comma-separated zips/eggs shipped with the job (``--py-files``), or None.
@@ -101,7 +133,7 @@ class StageSubmit:
             config=str(config_path),
             lake=lake if lake is not None else usecase.lake_root(),
             name=f"botwatch-{usecase.id}-{stage}",
-            conf=dict(usecase.spark),
+            conf=quiet_driver_conf(usecase.spark),
             env_vars=job_env(usecase.home),
             py_files=usecase.airflow.py_files,
         )

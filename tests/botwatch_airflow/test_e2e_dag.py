@@ -131,7 +131,8 @@ def airflow_env(tmp_path_factory, receivers):
         PYSPARK_PYTHON=sys.executable,
         SPARK_LOCAL_IP="127.0.0.1",
         GX_ANALYTICS_ENABLED="false",
-        PYTHONPATH=str(REPO / "plugins"),
+        # This checkout's code, also when the venv's editable install points at another one.
+        PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "plugins")]),
     )
     migrate = subprocess.run(
         ["airflow", "db", "migrate"], env=env, capture_output=True, text=True, check=False
@@ -205,6 +206,13 @@ def test_dag_run_on_real_logs_writes_and_delivers_alerts(airflow_env, receivers)
     html = report.read_text(encoding="utf-8")
     assert 'id="alerts"' in html and html.count("data:image/png;base64,") == 3
 
+    # Every task log ends with its stage summary, and Spark's start-up INFO stays out.
+    output = result.stdout + result.stderr
+    for stage in ("ingest", "validate", "feature", "train", "score", "alert", "deliver"):
+        assert f"botwatch {stage} ok  use case behavioural_bots" in output, stage
+    assert "interval  2015-05-18 00:00 → 2015-05-19 00:00 UTC (24 h)" in output
+    assert "INFO SparkContext: Running Spark version" not in output
+
 
 def test_corrupted_logs_fail_the_validate_gate(airflow_env):
     env, lake = airflow_env
@@ -216,6 +224,9 @@ def test_corrupted_logs_fail_the_validate_gate(airflow_env):
     )
     assert validate["success"] is False
     assert any(_partition(lake, "validation", "corrupted_logs", key).glob("*.json"))
+    assert "botwatch validate FAILED (quality gate)  use case corrupted_logs" in (
+        result.stdout + result.stderr
+    )
     # Nothing downstream of the gate ran.
     assert not _partition(lake, "features", "corrupted_logs", key).exists()
     assert not _partition(lake, "scores", "corrupted_logs", key).exists()

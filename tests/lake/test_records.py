@@ -36,8 +36,8 @@ def test_ingest_record_sums_its_files_and_writes_the_ingest_keys():
     data = record.to_json()
 
     assert set(data) == {
-        "stage", "use_case", "interval_start", "interval_end", "read", "parsed", "quarantined",
-        "out_of_window", "truncated_files", "format", "format_detection",
+        "stage", "use_case", "interval_start", "interval_end", "outcome", "read", "parsed",
+        "quarantined", "out_of_window", "truncated_files", "format", "format_detection",
         "out_of_window_policy", "files", "globs",
     }  # fmt: skip
     assert data["stage"] == "ingest"
@@ -93,8 +93,8 @@ def test_every_record_reads_back_what_it_wrote(record):
 
 def test_keys_written_only_sometimes_stay_out_when_none():
     gate = rec.ValidateRecord(success=False, failures=["no parsed partition"]).to_json()
-    assert set(gate) == {"stage", "use_case", "interval_start", "interval_end", "success",
-                         "failures", "suites"}  # fmt: skip
+    assert set(gate) == {"stage", "use_case", "interval_start", "interval_end", "outcome",
+                         "success", "failures", "suites"}  # fmt: skip
     skipped = rec.TrainRecord(skipped=True, reason="fresh", model_version="v1").to_json()
     assert not {"intervals", "training_metrics", "labels", "output"} & set(skipped)
     alert = rec.AlertRecord(candidates=0, alerts=0, suppressed=0, capped=0).to_json()
@@ -137,3 +137,33 @@ def test_a_malformed_record_names_what_is_wrong(data, names):
 def test_a_record_that_is_not_an_object_is_a_record_error():
     with pytest.raises(rec.RecordError):
         rec.AlertRecord.from_json([1, 2])  # type: ignore[arg-type]
+
+
+# Ingest decides "no data" itself, from its counts; deliver always runs.
+@pytest.mark.parametrize(
+    "kind", [k for s, k in rec.RECORD_TYPES.items() if s not in ("ingest", "deliver")],
+    ids=lambda k: k.STAGE,
+)  # fmt: skip
+def test_every_later_stage_has_a_no_data_record_that_reads_back(kind):
+    record = kind.of_no_data("all 4 lines are outside the interval", **HEADER)
+    data = json.loads(json.dumps(record.to_json()))
+
+    assert (data["outcome"], data["no_data_reason"]) == (
+        "no_data", "all 4 lines are outside the interval",
+    )  # fmt: skip
+    assert kind.from_json(data) == record
+    assert all(v == 0 for v in record.summary_counts().values() if isinstance(v, int))
+
+
+def test_a_record_of_a_run_that_did_its_work_says_ok_and_no_reason():
+    data = rec.ScoreRecord(sessions=1, entities=1).to_json()
+    assert data["outcome"] == "ok" and "no_data_reason" not in data
+    older = {k: v for k, v in data.items() if k != "outcome"}  # written before outcomes existed
+    assert rec.ScoreRecord.from_json(older).outcome == "ok"
+    with pytest.raises(rec.RecordError, match="outcome"):
+        rec.ScoreRecord.from_json({**data, "outcome": "maybe"})
+
+
+def test_a_no_data_validate_record_is_no_gate_failure():
+    assert not rec.ValidateRecord.of_no_data("no lines").gate_failed()
+    assert rec.ValidateRecord(success=False).gate_failed()

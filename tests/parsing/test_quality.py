@@ -133,8 +133,8 @@ def test_validate_main_passes_good_and_stops_bad_interval(spark, tmp_path):
     assert validate.main(argv) == 0
     record = storage.read_json(spark, f"{runs}/validate.json")
     assert record["success"] is True
-    assert set(record) == {"stage", "use_case", "interval_start", "interval_end", "success",
-                           "failures", "suites", "counts"}  # fmt: skip
+    assert set(record) == {"stage", "use_case", "interval_start", "interval_end", "outcome",
+                           "success", "failures", "suites", "counts"}  # fmt: skip
     assert record["counts"] == {"read": 4, "parsed": 4, "quarantined": 0, "out_of_window": 0}
     assert storage.read_json(spark, result_path)["success"] is True
 
