@@ -70,7 +70,7 @@ airflow: airflow-db
 	python -m botwatch_airflow.services.airflow_services up
 
 airflow-down:
-	@[ -x $(VENV)/bin/python ] && python -m botwatch_airflow.services.airflow_services down || true
+	@if [ -x $(VENV)/bin/python ]; then python -m botwatch_airflow.services.airflow_services down; fi
 
 # A backfill through the running scheduler (make airflow), in the use case's local days:
 #   make backfill USECASE=behavioural_bots FROM=2015-05-17 TO=2015-05-20

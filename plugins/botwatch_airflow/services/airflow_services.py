@@ -132,13 +132,33 @@ def up(timeout_s: float = 300.0) -> None:
     print(f"logs:       {run_dir()}/*.log; stop everything with: make down")
 
 
+class RestClient:
+    """Airflow's REST API as the ``make airflow`` admin (the backfill wrapper, the tests)."""
+
+    def __init__(self) -> None:
+        self.base = base_url()
+        login = urllib.request.Request(
+            f"{self.base}/auth/token",
+            method="POST",
+            headers={"Content-Type": "application/json"},
+            data=json.dumps({"username": ADMIN, "password": admin_password()}).encode(),
+        )
+        with urllib.request.urlopen(login, timeout=10) as response:  # noqa: S310 - loopback
+            self.token = json.load(response)["access_token"]
+
+    def get(self, path: str) -> dict:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        request = urllib.request.Request(f"{self.base}{path}", headers=headers)
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return json.load(response)
+
+
 def down() -> None:
     """Stop every service started by ``up`` and all their processes (idempotent)."""
     for service in reversed(_services()):
         stopped = processes.stop(service)
-        print(
-            f"{service.name:<14} {'stopped ' + str(len(stopped)) + ' process(es)' if stopped else 'not running'}"
-        )
+        what = f"stopped {len(stopped)} process(es)" if stopped else "not running"
+        print(f"{service.name:<14} {what}")
 
 
 def main(argv: list[str] | None = None) -> int:

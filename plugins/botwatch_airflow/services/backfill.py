@@ -13,11 +13,9 @@ and its outcome. It needs ``make airflow`` (the scheduler runs the backfill).
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import time
-import urllib.request
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -56,40 +54,21 @@ def create_command(usecase: UseCase, first: date, last: date, reprocess: str) ->
     ]  # fmt: skip
 
 
-class Api:
-    """The few REST calls the wrapper needs, logged in as the ``make airflow`` admin."""
-
-    def __init__(self) -> None:
-        self.base = airflow_services.base_url()
-        login = urllib.request.Request(
-            f"{self.base}/auth/token", method="POST",
-            headers={"Content-Type": "application/json"},
-            data=json.dumps({"username": airflow_services.ADMIN,
-                             "password": airflow_services.admin_password()}).encode(),
-        )  # fmt: skip
-        with urllib.request.urlopen(login, timeout=10) as response:  # noqa: S310 - loopback
-            self.token = json.load(response)["access_token"]
-
-    def get(self, path: str) -> dict:
-        headers = {"Authorization": f"Bearer {self.token}"}
-        request = urllib.request.Request(f"{self.base}{path}", headers=headers)
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            return json.load(response)
-
-
-def _backfill_runs(api: Api, usecase: UseCase, first: datetime, last: datetime) -> list[dict]:
+def _backfill_runs(
+    api: airflow_services.RestClient, usecase: UseCase, first: datetime, last: datetime
+) -> list[dict]:
     runs = api.get(f"/api/v2/dags/{usecase.id}/dagRuns?limit=1000&run_type=backfill")["dag_runs"]
     chosen = []
     for run in runs:
-        start = datetime.fromisoformat(run["data_interval_start"].replace("Z", "+00:00"))
+        start = datetime.fromisoformat(run["data_interval_start"])
         if first <= start <= last:
             chosen.append(run)
     return sorted(chosen, key=lambda run: run["data_interval_start"])
 
 
 def _describe(run: dict, zone: ZoneInfo) -> str:
-    start = datetime.fromisoformat(run["data_interval_start"].replace("Z", "+00:00"))
-    end = datetime.fromisoformat(run["data_interval_end"].replace("Z", "+00:00"))
+    start = datetime.fromisoformat(run["data_interval_start"])
+    end = datetime.fromisoformat(run["data_interval_end"])
     local = f"{start.astimezone(zone):%Y-%m-%d %H:%M} → {end.astimezone(zone):%Y-%m-%d %H:%M} {zone.key}"
     return f"{local}  (UTC {start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M})  {run['state']}"
 
@@ -98,7 +77,7 @@ def follow(usecase: UseCase, first: date, last: date, timeout_s: float) -> int:
     """Print each run as it finishes; 0 when all succeeded."""
     zone = ZoneInfo(usecase.timezone)
     lo, hi = local_midnight(first, zone), local_midnight(last, zone)
-    api, reported, began = Api(), set(), time.monotonic()
+    api, reported, began = airflow_services.RestClient(), set(), time.monotonic()
     while True:
         runs = _backfill_runs(api, usecase, lo, hi)
         for run in runs:

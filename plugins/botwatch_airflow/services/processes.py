@@ -18,8 +18,6 @@ import signal
 import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,13 +156,6 @@ def stop(service: Service, grace_s: float = TERM_GRACE_S) -> list[int]:
     return [proc.pid for proc in procs]
 
 
-def group_processes(service: Service) -> list[int]:
-    """PIDs still in the service's process group or tree (for tests: none after ``stop``)."""
-    pid = service.pid()
-    procs = _tree(pid) if pid is not None else []
-    return [proc.pid for proc in procs]
-
-
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port nothing listens on right now (tests: never hard-code ports)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -176,14 +167,6 @@ def port_open(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(1.0)
         return sock.connect_ex((host, port)) == 0
-
-
-def http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310 - loopback URL
-            return 200 <= response.status < 400
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
 
 
 def wait_until(

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import urllib.request
 
 import psutil
 import pytest
@@ -23,27 +21,13 @@ def _run(action: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def _api(env: dict[str, str], path: str) -> dict:
-    base = f"http://127.0.0.1:{env['AIRFLOW_PORT']}"
-    with open(os.path.join(env["AIRFLOW_HOME"], "botwatch_passwords.json")) as handle:
-        password = json.load(handle)
-    login = urllib.request.Request(
-        f"{base}/auth/token", method="POST", headers={"Content-Type": "application/json"},
-        data=json.dumps({"username": "admin", "password": password["admin"]}).encode(),
-    )  # fmt: skip
-    with urllib.request.urlopen(login, timeout=10) as response:
-        token = json.load(response)["access_token"]
-    request = urllib.request.Request(f"{base}{path}", headers={"Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)
-
-
-def _wait_for_dags(env: dict[str, str], expected: set[str]) -> set[str]:
+def _wait_for_dags(expected: set[str]) -> set[str]:
     seen: set[str] = set()
+    api = airflow_services.RestClient()
 
     def _listed() -> bool:
         seen.clear()
-        seen.update(d["dag_id"] for d in _api(env, "/api/v2/dags?limit=100")["dags"])
+        seen.update(d["dag_id"] for d in api.get("/api/v2/dags?limit=100")["dags"])
         return expected <= seen
 
     processes.wait_until(_listed, [], what="the DAG list", timeout_s=180, every_s=3)
@@ -51,11 +35,13 @@ def _wait_for_dags(env: dict[str, str], expected: set[str]) -> set[str]:
 
 
 @pytest.mark.e2e
-def test_airflow_up_serves_every_dag_on_loopback_and_down_leaves_no_process(tmp_path):
+def test_airflow_up_serves_every_dag_on_loopback_and_down_leaves_no_process(tmp_path, monkeypatch):
+    # In this process too: the REST client reads the same settings as the services.
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow"))
+    monkeypatch.setenv("AIRFLOW_PORT", str(processes.free_port()))
+    monkeypatch.delenv("AIRFLOW_ADMIN_PASSWORD", raising=False)
     env = {
         **os.environ,
-        "AIRFLOW_HOME": str(tmp_path / "airflow"),
-        "AIRFLOW_PORT": str(processes.free_port()),
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
     }
@@ -65,7 +51,7 @@ def test_airflow_up_serves_every_dag_on_loopback_and_down_leaves_no_process(tmp_
         assert f"Airflow UI: http://127.0.0.1:{env['AIRFLOW_PORT']}" in up.stdout
         assert "login:      admin / " in up.stdout
         expected = {load_usecase(p).id for p in config_files(REPO / "usecase_configs")}
-        assert expected <= _wait_for_dags(env, expected)
+        assert expected <= _wait_for_dags(expected)
         again = _run("up", env)
         assert again.returncode == 0 and again.stdout.count("already running") == 3
         run_dir = tmp_path / "airflow" / "run"
