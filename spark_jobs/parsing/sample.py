@@ -15,7 +15,7 @@ import bz2
 import gzip
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -278,9 +278,3 @@ def _json_time(raw: str | None) -> datetime | None:
     except ValueError:
         return _strptime(raw, spark_to_strptime(CLF_TIME)) or _iso(raw)
     return _epoch(str(number / 1000 if number > 1e11 else number), "epoch_sec")
-
-
-def iter_reasons(lines: list[str], fmt: str | LineFormat) -> Iterator[str | None]:
-    """Each line's quarantine reason under ``fmt`` (for tests comparing with Spark)."""
-    check = line_checker(fmt)
-    return (check(line) for line in lines)
