@@ -249,10 +249,12 @@ def _json_reason(line: str, mapping: dict[str, tuple[str, ...]]) -> str | None:
     line = line.rstrip("\r")
     if not line.strip():
         return "empty"
+    if not line.lstrip().startswith("{"):
+        return "not_json"
     try:
-        doc = json.loads(line) if line.lstrip().startswith("{") else None
-    except ValueError:
-        doc = None
+        doc = json.loads(line)
+    except ValueError:  # Spark's permissive from_json: an object of nulls, so no_match
+        doc = {}
     if not isinstance(doc, dict):
         return "not_json"
     request = _first(doc, mapping["request"]) or ""
