@@ -103,8 +103,20 @@ def check_file(path: str | Path, *, sample_lines: int = SAMPLE_LINES) -> FileRep
         files = _source_files(report, usecase)
         if files:
             _check_sample(report, usecase, files, sample_lines)
+    _check_labels(report, usecase)
     _check_secrets(report, usecase)
     return report
+
+
+def _check_labels(report: FileReport, usecase: UseCase) -> None:
+    """A supervised model's label file: train fails without it."""
+    labels = usecase.model.labels
+    if labels is None or unset_env_vars(labels.path):
+        return
+    pattern = labels.resolved_path()
+    if "://" not in pattern and not any(glob.glob(g) for g in _expand_braces(pattern)):
+        report.add("warning", "model.labels.path", f"no file matches {pattern} today; train "
+                   "fails while none does")  # fmt: skip
 
 
 def _parts(path: Path, exc: ConfigError) -> tuple[str, str]:

@@ -144,3 +144,13 @@ def test_a_missing_file_is_an_error(tmp_path):
     assert _lines(tmp_path / "nope.yaml") == [
         f"{tmp_path / 'nope.yaml'}: error: (top level): no such file"
     ]
+
+
+def test_a_label_file_that_is_not_there_is_a_warning(tmp_path):
+    labels = tmp_path / "labels" / "bots.csv"
+    model = {"kind": "supervised", "labels": {"path": str(labels)}}
+    path = usecase_yaml(tmp_path, "sup", source={"path": str(SAMPLE_LOG)}, model=model)
+    assert _lines(path)[0] == (
+        f"{path}: warning: model.labels.path: no file matches {labels} today; train fails "
+        "while none does"
+    )
