@@ -97,6 +97,9 @@ def check_file(path: str | Path, *, sample_lines: int = SAMPLE_LINES) -> FileRep
         key, reason = _parts(report.path, exc)
         report.add("error", key, reason)
         return report
+    except Exception as exc:  # noqa: BLE001 - as load_all: one file's bug is its own error
+        report.add("error", "(top level)", f"cannot be read: {exc}")
+        return report
     report.usecase = usecase
     source_ok = _check_env_and_placeholders(report, usecase)
     if source_ok:

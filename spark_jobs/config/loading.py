@@ -37,7 +37,14 @@ def merged_config_dict(path: Path) -> dict[str, Any]:
     """The config as the jobs see it: ``_defaults.yaml`` of the same folder merged under it."""
     path = Path(path)
     defaults_path = path.parent / DEFAULTS_FILE
-    defaults = load_mapping(defaults_path, allow_empty=True) if defaults_path.exists() else {}
+    try:
+        defaults = load_mapping(defaults_path, allow_empty=True) if defaults_path.exists() else {}
+    except ConfigError as exc:  # said against the file being loaded, which it breaks too
+        raise ConfigError.at(
+            path,
+            exc.key or "(top level)",
+            f"{exc.reason or exc} (in {defaults_path}, merged under every file of the folder)",
+        ) from None
     return _deep_merge(defaults, load_mapping(path))
 
 
@@ -84,6 +91,8 @@ def load_all(
             loaded.append((path, load_usecase(path, home=home)))
         except ConfigError as exc:
             errors.append(str(exc))
+        except Exception as exc:  # noqa: BLE001 - a bug on one file must not hide the others
+            errors.append(str(ConfigError.at(path, "(top level)", f"cannot be read: {exc}")))
     files_of: dict[str, list[Path]] = {}
     for path, usecase in loaded:
         files_of.setdefault(usecase.id, []).append(path)

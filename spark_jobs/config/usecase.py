@@ -8,7 +8,7 @@ Airflow). The sections with their own vocabulary live beside it (``source``, ``m
 from __future__ import annotations
 
 import difflib
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, get_args
 
@@ -32,6 +32,11 @@ WEAK_LABELS = ("declared_crawler", "is_declared_crawler", "crawler_name", "user_
 #: Who a scored row belongs to (see ``features.sessions.entity_column``).
 EntityKey = Literal["client", "client_user_agent", "session_id"]
 ENTITY_KEYS: tuple[EntityKey, ...] = get_args(EntityKey)
+
+
+def _utc(moment: datetime) -> datetime:
+    """Comparable whether written with an offset or without (then read as UTC)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class EntityConfig(Strict):
@@ -190,7 +195,7 @@ class UseCase(ProjectBound):
     @classmethod
     def _after_start(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
         start = info.data.get("start_date")
-        if value is not None and start is not None and value <= start:
+        if value is not None and start is not None and _utc(value) <= _utc(start):
             raise ValueError(f"must be after start_date ({start:%Y-%m-%d %H:%M})")
         return value
 

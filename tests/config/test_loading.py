@@ -83,6 +83,7 @@ BROKEN = [
         "the file is empty; a use case needs at least id, description, start_date, source and features",
     ),
     ("end_before_start", "end_date", "must be after start_date (2015-05-17 00:00)"),
+    ("end_with_offset", "end_date", "must be after start_date (2015-05-17 00:00)"),
     (
         "entity_scalar",
         "entity",
@@ -222,6 +223,36 @@ def test_load_all_keeps_good_configs_beside_bad_ones(tmp_path):
     assert [uc.id for _, uc in good] == ["behavioural_bots"]
     assert len(errors) == 2
     assert all(line.startswith(str(tmp_path)) for line in errors)
+
+
+def test_a_broken_defaults_file_is_said_against_each_file_it_breaks(tmp_path):
+    (tmp_path / "_defaults.yaml").write_text("threshold: 90\nthreshold: 95\n")
+    shutil.copy(REPO / "usecase_configs" / "scrapers.yaml", tmp_path)
+    good, errors = load_all(tmp_path)
+    assert good == []
+    assert errors == [
+        f"{tmp_path / 'scrapers.yaml'}: threshold: given twice (lines 1 and 2); keep one, YAML "
+        f"would silently use the last (in {tmp_path / '_defaults.yaml'}, merged under every "
+        "file of the folder)"
+    ]
+
+
+def test_an_unexpected_failure_on_one_file_is_that_files_line(tmp_path, monkeypatch):
+    import spark_jobs.config.loading as loading
+
+    for name in ("scrapers.yaml", "behavioural_bots.yaml"):
+        shutil.copy(REPO / "usecase_configs" / name, tmp_path)
+    real = loading.load_usecase
+
+    def flaky(path, **kwargs):
+        if path.name == "scrapers.yaml":
+            raise RuntimeError("disk on fire")
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(loading, "load_usecase", flaky)
+    good, errors = loading.load_all(tmp_path)
+    assert [uc.id for _, uc in good] == ["behavioural_bots"]
+    assert errors == [f"{tmp_path / 'scrapers.yaml'}: (top level): cannot be read: disk on fire"]
 
 
 def test_a_repeated_id_loads_neither_file_and_names_both(tmp_path):
