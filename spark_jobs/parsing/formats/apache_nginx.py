@@ -2,8 +2,9 @@
 
 Users already describe their logs in these two languages, so botwatch reads the string from the
 server's config instead of asking for a regex. Each directive / variable maps to a role (see
-``format_regex``); unknown ones are matched and dropped, so any format the server can write
-compiles. Pure Python: no Spark here.
+``format_regex``); those without a role are matched and dropped, so any format the server can
+write compiles. A ``%`` letter Apache does not define is an error: no server wrote it. Pure
+Python: no Spark here.
 """
 
 from __future__ import annotations
