@@ -82,6 +82,19 @@ def test_a_bad_config_is_its_line_and_exit_2_not_a_traceback(stage, capsys):
     assert err == f"{config}: start_date: not a date: 2014-13-01 (month 13; months are 1 to 12)\n"
 
 
+def test_an_unset_variable_in_the_source_stops_ingest_before_spark(capsys, monkeypatch):
+    monkeypatch.delenv("BOTWATCH_TEST_UNSET_LOGS", raising=False)
+    config = BAD / "unset_env.yaml"
+    code = main(
+        ["run", "ingest", "--config", str(config), "--start", "2015-05-17", "--end", "2015-05-18"]
+    )
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"{config}: source.path: environment variable BOTWATCH_TEST_UNSET_LOGS is not set and "
+        "has no default\n"
+    )
+
+
 def test_the_installed_command_exits_2_with_the_line():
     config = BAD / "unknown_key.yaml"
     done = subprocess.run(

@@ -63,6 +63,11 @@ def parse_context(
     if args.end <= args.start:
         parser.error(f"--end {args.end} must be after --start {args.start}")
     usecase = load_usecase(args.config)
+    if stage == "ingest":  # an unset ${VAR} in the source: say so before a JVM starts
+        try:
+            usecase.source_glob_all()
+        except ConfigError as exc:
+            raise ConfigError.at(args.config, "source.path", str(exc)) from None
     ctx = StageContext(
         stage=stage,
         config_path=args.config,
