@@ -7,17 +7,15 @@ In a DAG the deliver task (``botwatch_airflow.deliver_task``) calls the same
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 import time
 
 from spark_jobs.alerting.delivery import check, deliver
 from spark_jobs.config.loading import load_usecase
-from spark_jobs.errors import DeliveryFailed
-from spark_jobs.lake.layout import parse_instant
+from spark_jobs.errors import ConfigError, DeliveryFailed
 from spark_jobs.reporting.stage_summary import delivery_summary, emit
-from spark_jobs.stage.runner import setup_logging
+from spark_jobs.stage.runner import build_parser, setup_logging
 
 log = logging.getLogger("botwatch.deliver")
 
@@ -25,13 +23,12 @@ log = logging.getLogger("botwatch.deliver")
 def main(argv: list[str] | None = None) -> int:
     began = time.monotonic()
     setup_logging()
-    parser = argparse.ArgumentParser(prog="botwatch-deliver", description=__doc__.splitlines()[0])
-    parser.add_argument("--config", required=True)
-    parser.add_argument("--start", required=True, type=parse_instant)
-    parser.add_argument("--end", required=True, type=parse_instant)
-    parser.add_argument("--lake", help="lake root (default: the config's)")
-    args = parser.parse_args(argv)
-    usecase = load_usecase(args.config)
+    args = build_parser("deliver", __doc__).parse_args(argv)
+    try:
+        usecase = load_usecase(args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     lake = args.lake or usecase.lake_root()
     summary, failure = None, None
     try:

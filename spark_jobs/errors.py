@@ -12,7 +12,25 @@ class BotwatchError(Exception):
 
 
 class ConfigError(BotwatchError, ValueError):
-    """A config file that cannot be used; the message is one line: file, key and reason."""
+    """A config file that cannot be used; the message is one line: file, key and reason.
+
+    ``ConfigError.at(path, key, reason)`` builds that line and keeps its parts (``path``,
+    ``key``, ``reason``), so ``botwatch check`` can say ``error:`` / ``warning:`` before the key
+    and tests can compare parts; a plain ``ConfigError(message)`` still works for callers that
+    already wrote the line.
+    """
+
+    path: str | None = None
+    key: str | None = None
+    reason: str | None = None
+
+    @classmethod
+    def at(cls, path: object, key: str, reason: str) -> ConfigError:
+        """The error ``path: key: reason``, on one line whatever the reason holds."""
+        reason = " ".join(str(reason).split())
+        error = cls(f"{path}: {key}: {reason}")
+        error.path, error.key, error.reason = str(path), key, reason
+        return error
 
 
 class LogFormatError(BotwatchError, ValueError):

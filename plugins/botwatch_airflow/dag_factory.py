@@ -167,7 +167,8 @@ def build_all(
         try:
             dags[usecase.id] = build_dag(path, usecase, auto_register=auto_register)
         except Exception as exc:  # noqa: BLE001 - one bad config must not hide the others
-            errors.append(f"{path}: {type(exc).__name__}: {exc}")
+            reason = " ".join(str(exc).split()) or "no reason given"
+            errors.append(f"{path}: (top level): Airflow cannot build its DAG: {reason}")
     return dags, errors
 
 
@@ -176,12 +177,17 @@ def raise_config_errors(
 ) -> None:
     """Fail (the DAG file's import) with one line per invalid config, if there is any.
 
+    Airflow keeps one import error per Python file, so this file's error lists every broken
+    config, one ``file: key: reason`` line each, while ``botwatch_usecases.py`` loads the
+    others. The lines are the ones ``botwatch check`` prints.
+
     :param folder: as for ``build_all``.
     :param home: as for ``build_all``.
     """
     _, errors = build_all(folder, home=home, auto_register=False)
     if errors:
         raise UseCaseConfigError(
-            f"{len(errors)} invalid use-case config(s); their DAGs are not loaded:\n"
+            f"{len(errors)} use-case config(s) cannot be loaded, so their DAGs are missing "
+            "(every other use case is loaded; `botwatch check` says the same):\n"
             + "\n".join(errors)
         )

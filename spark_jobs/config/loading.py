@@ -12,11 +12,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
+from spark_jobs.config.messages import config_error
 from spark_jobs.config.paths import project_home
 from spark_jobs.config.usecase import UseCase
+from spark_jobs.config.yaml_reading import load_mapping
 from spark_jobs.errors import ConfigError
 
 DEFAULTS_FILE = "_defaults.yaml"
@@ -32,40 +33,19 @@ def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
     return merged
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}:" if mark is not None else ""
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{path}:{where} invalid YAML: {reason}") from exc
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: top level must be a mapping, got {type(data).__name__}")
-    return data
-
-
 def merged_config_dict(path: Path) -> dict[str, Any]:
     """The config as the jobs see it: ``_defaults.yaml`` of the same folder merged under it."""
     path = Path(path)
     defaults_path = path.parent / DEFAULTS_FILE
-    defaults = _read_yaml(defaults_path) if defaults_path.exists() else {}
-    return _deep_merge(defaults, _read_yaml(path))
-
-
-def _format_error(path: Path, exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        reason = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            reason = "unknown key"
-        elif err["type"] == "missing":
-            reason = "required key is missing"
-        parts.append(f"{key}: {reason}")
-    return f"{path}: " + "; ".join(parts)
+    try:
+        defaults = load_mapping(defaults_path, allow_empty=True) if defaults_path.exists() else {}
+    except ConfigError as exc:  # said against the file being loaded, which it breaks too
+        raise ConfigError.at(
+            path,
+            exc.key or "(top level)",
+            f"{exc.reason or exc} (in {defaults_path}, merged under every file of the folder)",
+        ) from None
+    return _deep_merge(defaults, load_mapping(path))
 
 
 def load_usecase(
@@ -82,7 +62,7 @@ def load_usecase(
     try:
         usecase = UseCase.model_validate(merged_config_dict(path), context=context)
     except ValidationError as exc:
-        raise ConfigError(_format_error(path, exc)) from None
+        raise config_error(path, exc, UseCase) from None
     return usecase
 
 
@@ -98,20 +78,37 @@ def load_all(
 ) -> tuple[list[tuple[Path, UseCase]], list[str]]:
     """All use cases of a folder: the valid ones, and one error line per invalid file.
 
+    Each file is loaded on its own, so a broken one never stops the others. Two files with
+    the same ``id`` are both errors, each naming the other: which one is meant cannot be
+    guessed, and loading either would silently replace a DAG.
+
     :param home: passed to ``load_usecase`` for every file.
     """
-    good: list[tuple[Path, UseCase]] = []
+    loaded: list[tuple[Path, UseCase]] = []
     errors: list[str] = []
-    seen: dict[str, Path] = {}
     for path in config_files(config_dir):
         try:
-            usecase = load_usecase(path, home=home)
+            loaded.append((path, load_usecase(path, home=home)))
         except ConfigError as exc:
             errors.append(str(exc))
-            continue
-        if usecase.id in seen:
-            errors.append(f"{path}: id: {usecase.id!r} is already used by {seen[usecase.id]}")
-            continue
-        seen[usecase.id] = path
-        good.append((path, usecase))
+        except Exception as exc:  # noqa: BLE001 - a bug on one file must not hide the others
+            errors.append(str(ConfigError.at(path, "(top level)", f"cannot be read: {exc}")))
+    files_of: dict[str, list[Path]] = {}
+    for path, usecase in loaded:
+        files_of.setdefault(usecase.id, []).append(path)
+    good = [(path, uc) for path, uc in loaded if len(files_of[uc.id]) == 1]
+    for path, usecase in loaded:
+        others = [str(other) for other in files_of[usecase.id] if other != path]
+        if others:
+            errors.append(str(duplicate_id_error(path, usecase.id, others)))
     return good, errors
+
+
+def duplicate_id_error(path: Path, use_case: str, others: list[str]) -> ConfigError:
+    """The error of one of several files that share an id."""
+    return ConfigError.at(
+        path,
+        "id",
+        f"{use_case!r} is also the id of {', '.join(others)}; neither DAG is loaded until "
+        "each file has an id of its own",
+    )

@@ -21,10 +21,13 @@ Pure standard library: imported at DAG-parse time.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
+
+from spark_jobs.errors import ConfigError
 
 #: Overrides every other way of finding the project home.
 HOME_ENV = "BOTWATCH_HOME"
@@ -34,6 +37,14 @@ PROJECT_MARKERS = ("usecase_configs", "expectations")
 #: ``{start:%Y-%m-%d}`` placeholders; other braces (Hadoop ``{a,b}`` globs) are left alone.
 _DATE_REF = re.compile(r"\{(?P<which>start|end):(?P<fmt>[^}]*)\}")
 _EACH_REF = re.compile(r"\{(?P<unit>hour|day):(?P<fmt>[^}]*)\}")
+#: What may stand before ``:`` in a ``{...}`` placeholder.
+PLACEHOLDERS = ("start", "end", "hour", "day")
+#: strftime codes a placeholder's format may use (Python's, which fills them).
+#: Names people reach for instead of the placeholders', for "did you mean".
+_MEANT = {"begin": "start", "from": "start", "since": "start", "to": "end", "until": "end",
+          "stop": "end", "date": "day", "today": "day"}  # fmt: skip
+DATE_CODES = frozenset("aAbBcdfGHIjmMpSuUVwWxXyYzZ%")
+_BRACES = re.compile(r"(?<!\$)\{(?P<body>[^{}]*)\}")
 _ENV_REF = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 
 
@@ -63,7 +74,7 @@ def expand_env(text: str) -> str:
             return value
         if default is not None:
             return default
-        raise ValueError(f"environment variable {name} is not set and has no default")
+        raise ConfigError(f"environment variable {name} is not set and has no default")
 
     return _ENV_REF.sub(_sub, text)
 
@@ -132,3 +143,50 @@ def interval_paths(path: str, start: datetime, end: datetime) -> list[str]:
 def any_interval(path: str) -> str:
     """The path for every interval at once: every date placeholder becomes ``*``."""
     return _DATE_REF.sub("*", _EACH_REF.sub("*", path))
+
+
+def unset_env_vars(text: str) -> list[str]:
+    """Names of ``${VAR}`` references (without ``:-default``) whose variable is unset or empty."""
+    return [
+        m.group("name")
+        for m in _ENV_REF.finditer(text)
+        if m.group("default") is None and not os.environ.get(m.group("name"))
+    ]
+
+
+def placeholder_problems(path: str) -> list[str]:
+    """What is wrong with the ``{...}`` placeholders of a path, one reason each.
+
+    Braces holding a comma are Hadoop glob alternatives (``{a,b}``) and are left alone, as are
+    ``${VAR}`` references (``unset_env_vars``) except the ``${VAR:default}`` slip for ``:-``.
+    """
+    problems: list[str] = []
+    for bad in re.finditer(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*):(?P<rest>[^-}][^}]*)\}", path):
+        problems.append(
+            f"${{{bad.group('name')}:{bad.group('rest')}}}: a default is written "
+            f"${{{bad.group('name')}:-{bad.group('rest')}}}"
+        )
+    for match in _BRACES.finditer(path):
+        body = match.group("body")
+        name, colon, fmt = body.partition(":")
+        if "," in body or not re.fullmatch(r"[A-Za-z_]+", name):
+            continue
+        if name not in PLACEHOLDERS:
+            close = [_MEANT[name]] if name in _MEANT else []
+            close = close or difflib.get_close_matches(name, PLACEHOLDERS, n=1, cutoff=0.5)
+            mean = f"did you mean {{{close[0]}:{fmt}}}? " if close and colon else ""
+            problems.append(
+                f"unknown placeholder {match.group(0)}; {mean}known: "
+                + ", ".join(f"{{{known}:FORMAT}}" for known in PLACEHOLDERS)
+            )
+        elif not colon or not fmt:
+            problems.append(f"{match.group(0)} needs a date format, e.g. {{{name}:%Y-%m-%d}}")
+        else:
+            codes = re.findall(r"%(.?)", fmt)
+            unknown = sorted({code for code in codes if code not in DATE_CODES})
+            if unknown:
+                problems.append(
+                    f"unknown date code {', '.join('%' + c for c in unknown)} in "
+                    f"{match.group(0)}; use %Y %m %d %H %M (year, month, day, hour, minute)..."
+                )
+    return problems

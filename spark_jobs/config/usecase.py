@@ -7,11 +7,12 @@ Airflow). The sections with their own vocabulary live beside it (``source``, ``m
 
 from __future__ import annotations
 
-from datetime import datetime
+import difflib
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, get_args
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from spark_jobs.config import paths
 from spark_jobs.config.alerts import AlertConfig
@@ -24,9 +25,18 @@ from spark_jobs.features.catalog import FEATURE_NAMES
 #: import, so configs are validated at DAG-parse time).
 KNOWN_FEATURES = FEATURE_NAMES
 
+#: Columns beside the features that say what a client calls itself: weak labels, never features
+#: (docs/features.md, "Weak labels are not features").
+WEAK_LABELS = ("declared_crawler", "is_declared_crawler", "crawler_name", "user_agent")
+
 #: Who a scored row belongs to (see ``features.sessions.entity_column``).
 EntityKey = Literal["client", "client_user_agent", "session_id"]
 ENTITY_KEYS: tuple[EntityKey, ...] = get_args(EntityKey)
+
+
+def _utc(moment: datetime) -> datetime:
+    """Comparable whether written with an offset or without (then read as UTC)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class EntityConfig(Strict):
@@ -68,7 +78,13 @@ class QualityConfig(Strict):
         if folder.is_dir():  # a cluster driver may run without the project's folder
             missing = [name for name in value if not (folder / f"{name}.json").is_file()]
             if missing:
-                raise ValueError(f"no suite file {folder}/<name>.json for {missing}")
+                known = sorted(p.stem for p in folder.glob("*.json"))
+                close = difflib.get_close_matches(missing[0], known, n=1, cutoff=0.6)
+                mean = f"did you mean {close[0]!r}? " if close else ""
+                raise ValueError(
+                    f"unknown suite {', '.join(map(repr, missing))}: no such file in {folder}; "
+                    f"{mean}known: {', '.join(known)}"
+                )
         return value
 
 
@@ -147,11 +163,24 @@ class UseCase(ProjectBound):
     @field_validator("features")
     @classmethod
     def _known_features(cls, value: list[str]) -> list[str]:
+        labels = [name for name in value if name in WEAK_LABELS]
+        if labels:
+            raise ValueError(
+                f"{labels[0]} is a weak label on purpose, not a feature: it says what a client "
+                "calls itself, so a model fed it would only find the bots that say so; use "
+                "model.weak_labels: true to train on it (docs/features.md)"
+            )
         unknown = [name for name in value if name not in KNOWN_FEATURES]
         if unknown:
-            raise ValueError(f"unknown feature(s) {unknown}; known: {', '.join(KNOWN_FEATURES)}")
-        if len(set(value)) != len(value):
-            raise ValueError("features are listed more than once")
+            close = difflib.get_close_matches(unknown[0], KNOWN_FEATURES, n=1, cutoff=0.6)
+            mean = f"did you mean {close[0]!r}? " if close else ""
+            raise ValueError(
+                f"unknown feature {', '.join(map(repr, unknown))}; {mean}the "
+                f"{len(KNOWN_FEATURES)} features are listed in docs/features.md"
+            )
+        repeated = sorted({name for name in value if value.count(name) > 1})
+        if repeated:
+            raise ValueError(f"{', '.join(repeated)} listed more than once")
         return value
 
     @field_validator("spark")
@@ -162,11 +191,13 @@ class UseCase(ProjectBound):
             raise ValueError(f"Spark conf keys must start with 'spark.': {bad}")
         return {key: str(val) for key, val in value.items()}
 
-    @model_validator(mode="after")
-    def _dates_in_order(self) -> UseCase:
-        if self.end_date is not None and self.end_date <= self.start_date:
-            raise ValueError("end_date must be after start_date")
-        return self
+    @field_validator("end_date")
+    @classmethod
+    def _after_start(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        start = info.data.get("start_date")
+        if value is not None and start is not None and _utc(value) <= _utc(start):
+            raise ValueError(f"must be after start_date ({start:%Y-%m-%d %H:%M})")
+        return value
 
     def resolve(self, path: str) -> str:
         """A path of this use case: env references expanded, relative to the project home."""

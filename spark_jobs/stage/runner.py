@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from spark_jobs.config.loading import load_usecase
-from spark_jobs.errors import StageFailed
+from spark_jobs.errors import ConfigError, StageFailed
 from spark_jobs.lake import storage
 from spark_jobs.lake.layout import parse_instant
 from spark_jobs.lake.records import RECORD_TYPES, IngestRecord, RecordError, RunRecord
@@ -31,23 +31,43 @@ log = logging.getLogger("botwatch")
 _written: dict[str, dict[str, Any]] = {}
 
 
-def build_parser(stage: str) -> argparse.ArgumentParser:
+def build_parser(stage: str, description: str | None = None) -> argparse.ArgumentParser:
+    """The command line of a stage (``botwatch run STAGE --help`` prints it).
+
+    :param description: what the stage does (its module docstring); default one line.
+    """
     parser = argparse.ArgumentParser(
-        prog=f"botwatch-{stage}", description=f"botwatch {stage} stage"
+        prog=f"botwatch run {stage}",
+        description=description or f"botwatch {stage} stage",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Times are ISO 8601 (2015-05-18T00:00:00Z; a date alone is midnight UTC). "
+        "In a DAG they are the run's data interval.",
     )
     parser.add_argument("--config", required=True, help="use-case YAML file")
-    parser.add_argument("--start", required=True, type=parse_instant, help="data interval start")
-    parser.add_argument("--end", required=True, type=parse_instant, help="data interval end")
-    parser.add_argument("--lake", default=None, help="lake root (overrides the config)")
+    parser.add_argument(
+        "--start", required=True, type=parse_instant, help="data interval start (inclusive)"
+    )
+    parser.add_argument(
+        "--end", required=True, type=parse_instant, help="data interval end (exclusive)"
+    )
+    parser.add_argument("--lake", default=None, help="lake root (default: the config's)")
     return parser
 
 
-def parse_context(stage: str, argv: list[str] | None) -> tuple[StageContext, argparse.Namespace]:
-    parser = build_parser(stage)
+def parse_context(
+    stage: str, argv: list[str] | None, description: str | None = None
+) -> tuple[StageContext, argparse.Namespace]:
+    """The stage's context from its command line; a bad config raises ConfigError."""
+    parser = build_parser(stage, description)
     args = parser.parse_args(argv)
     if args.end <= args.start:
         parser.error(f"--end {args.end} must be after --start {args.start}")
     usecase = load_usecase(args.config)
+    if stage == "ingest":  # an unset ${VAR} in the source: say so before a JVM starts
+        try:
+            usecase.source_glob_all()
+        except ConfigError as exc:
+            raise ConfigError.at(args.config, "source.path", str(exc)) from None
     ctx = StageContext(
         stage=stage,
         config_path=args.config,
@@ -151,11 +171,17 @@ def print_summary(ctx: StageContext, began: float, failure: str | None = None) -
 
 
 def run_main(stage: str, body: Callable[[Any, StageContext], None], argv: list[str] | None) -> int:
-    """Run ``body(spark, ctx)`` with logging, turn StageFailed into exit code 1, and end with
-    the stage summary whatever happened (an unexpected error is re-raised after it)."""
+    """Run ``body(spark, ctx)`` with logging, turn StageFailed into exit code 1 and a bad config
+    into its one line and exit code 2 (no traceback), and end with the stage summary whatever
+    happened (an unexpected error is re-raised after it)."""
     began = time.monotonic()
     setup_logging()
-    ctx, _ = parse_context(stage, argv)
+    module = sys.modules.get(getattr(body, "__module__", ""))
+    try:
+        ctx, _ = parse_context(stage, argv, getattr(module, "__doc__", None))
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     _written.pop(ctx.run_record_path(), None)
     try:
         run_body(get_spark(ctx), ctx, body)
@@ -163,6 +189,10 @@ def run_main(stage: str, body: Callable[[Any, StageContext], None], argv: list[s
         log.error("%s %s failed: %s", ctx.usecase.id, stage, exc)
         print_summary(ctx, began, str(exc))
         return 1
+    except ConfigError as exc:
+        log.error("%s %s: %s: %s", ctx.usecase.id, stage, ctx.config_path, exc)
+        print_summary(ctx, began, f"{ctx.config_path}: {exc}")
+        return 2
     except Exception as exc:
         print_summary(ctx, began, f"{type(exc).__name__}: {exc}")
         raise

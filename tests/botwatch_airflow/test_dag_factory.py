@@ -138,3 +138,37 @@ def test_a_stage_task_is_the_shared_submit_spec(monkeypatch):
     assert task.application_args == spec.application_args(
         "{{ data_interval_start.isoformat() }}", "{{ data_interval_end.isoformat() }}"
     )
+
+
+def test_every_broken_config_is_a_line_of_the_import_error_and_the_others_load(
+    tmp_path, monkeypatch
+):
+    """The folder of the issue: good configs beside every broken fixture. The good DAGs are
+    listed, and the one import error holds each broken file's exact line (file: key: reason)."""
+    from tests.config.test_loading import BROKEN
+
+    for name in ("_defaults.yaml", "behavioural_bots.yaml", "scrapers.yaml"):
+        shutil.copy(REPO / "usecase_configs" / name, tmp_path / name)
+    for name, _, _ in BROKEN:
+        shutil.copy(BAD / f"{name}.yaml", tmp_path / f"{name}.yaml")
+    bag = _dagbag(tmp_path, monkeypatch)
+    assert sorted(bag.dag_ids) == ["behavioural_bots", "scrapers"]
+    ((error_file, message),) = bag.import_errors.items()
+    assert error_file.endswith("botwatch_config_errors.py")
+    lines = message.splitlines()
+    for name, key, reason in BROKEN:
+        assert f"{tmp_path / name}.yaml: {key}: {reason.replace('{repo}', str(REPO))}" in lines
+    assert f"{len(BROKEN)} use-case config(s) cannot be loaded" in message
+
+
+def test_a_repeated_id_registers_neither_dag(tmp_path, monkeypatch):
+    for name in ("_defaults.yaml", "scrapers.yaml"):
+        shutil.copy(REPO / "usecase_configs" / name, tmp_path / name)
+    for name in ("first.yaml", "second.yaml"):
+        shutil.copy(REPO / "usecase_configs" / "behavioural_bots.yaml", tmp_path / name)
+    bag = _dagbag(tmp_path, monkeypatch)
+    assert bag.dag_ids == ["scrapers"]
+    ((_, message),) = bag.import_errors.items()
+    first, second = tmp_path / "first.yaml", tmp_path / "second.yaml"
+    assert f"{first}: id: 'behavioural_bots' is also the id of {second}; neither DAG" in message
+    assert f"{second}: id: 'behavioural_bots' is also the id of {first}; neither DAG" in message

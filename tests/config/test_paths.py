@@ -53,3 +53,39 @@ def test_project_home_marker_search_and_fallback(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path / "proj" / "deep")
     assert project_home(tmp_path / "x.yaml") == tmp_path / "proj" / "deep"
     assert project_home() == tmp_path / "proj" / "deep"
+
+
+@pytest.mark.parametrize(
+    ("path", "problems"),
+    [
+        ("logs/{start:%Y-%m-%d}/{hour:%H}/*.gz", []),
+        ("logs/{a,b}/{day:%Y/%m/%d}/*", []),
+        ("${LOGS:-/var/log}/x", []),
+        ("logs/{start}.gz", ["{start} needs a date format, e.g. {start:%Y-%m-%d}"]),
+        ("${LOGS:/var/log}/x", ["${LOGS:/var/log}: a default is written ${LOGS:-/var/log}"]),
+        (
+            "logs/{hours:%H}",
+            ["unknown placeholder {hours:%H}; did you mean {hour:%H}? known: {start:FORMAT}, "
+             "{end:FORMAT}, {hour:FORMAT}, {day:FORMAT}"],
+        ),
+        (
+            "logs/{until:%Y}",
+            ["unknown placeholder {until:%Y}; did you mean {end:%Y}? known: {start:FORMAT}, "
+             "{end:FORMAT}, {hour:FORMAT}, {day:FORMAT}"],
+        ),
+    ],
+)  # fmt: skip
+def test_placeholder_problems(path, problems):
+    from spark_jobs.config.paths import placeholder_problems
+
+    assert placeholder_problems(path) == problems
+
+
+def test_unset_env_vars_are_those_without_default(monkeypatch):
+    from spark_jobs.config.paths import unset_env_vars
+
+    monkeypatch.setenv("BOTWATCH_SET", "x")
+    monkeypatch.setenv("BOTWATCH_EMPTY", "")
+    monkeypatch.delenv("BOTWATCH_UNSET", raising=False)
+    text = "${BOTWATCH_SET}/${BOTWATCH_EMPTY}/${BOTWATCH_UNSET}/${BOTWATCH_UNSET:-d}"
+    assert unset_env_vars(text) == ["BOTWATCH_EMPTY", "BOTWATCH_UNSET"]

@@ -2,8 +2,9 @@
 
 Users already describe their logs in these two languages, so botwatch reads the string from the
 server's config instead of asking for a regex. Each directive / variable maps to a role (see
-``format_regex``); unknown ones are matched and dropped, so any format the server can write
-compiles. Pure Python: no Spark here.
+``format_regex``); those without a role are matched and dropped, so any format the server can
+write compiles. A ``%`` letter Apache does not define is an error: no server wrote it. Pure
+Python: no Spark here.
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ _APACHE_HEADERS = {
     "x-forwarded-for": "xff",
     "host": "vhost",
 }
+#: Every directive letter of mod_log_config (httpd 2.4). Apache refuses to start on any other,
+#: so a log cannot have been written with one: it is a typo, and reading it as some unknown
+#: token would silently shift or drop the fields after it.
+APACHE_LETTERS = frozenset("aAbBCDefhHiIklLmnoOpPqrRsStTuUvVX")
 #: ``%[<>][status list]{arg}X`` with ``!`` negation; ``%%`` is a literal percent.
 _APACHE_DIRECTIVE = re.compile(r"%(?:%|[<>]?!?[0-9,]*(?:\{(?P<arg>[^}]*)\})?(?P<letter>[a-zA-Z]))")
 
@@ -127,6 +132,13 @@ def compile_apache(log_format: str, name: str = "custom") -> LineFormat:
         if match.group(0) == "%%":
             pieces.append(("%", None))
             continue
+        if match.group("letter") not in APACHE_LETTERS:
+            raise LogFormatError(
+                f"{match.group(0)} is not an Apache LogFormat directive; known letters: "
+                + " ".join(
+                    f"%{letter}" for letter in sorted(APACHE_LETTERS, key=lambda c: (c.lower(), c))
+                )
+            )
         role, tfmt, tunit = _apache_role(match.group("arg"), match.group("letter"))
         time_format = tfmt or time_format
         unit = tunit or unit

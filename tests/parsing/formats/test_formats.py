@@ -63,6 +63,8 @@ def test_format_language_is_recognised():
         ("%h %t %s", "no request field"),
         ('%h %t "%r" %{unterminated', "cannot read the directive"),
         ("%h %{%Q}t %r", "time code %Q"),
+        ('%h %t "%r" %Q', "%Q is not an Apache LogFormat directive; known letters: %A %a %B %b"),
+        ('%h %t "%r" %{X-Id}J', r"%\{X-Id\}J is not an Apache LogFormat directive"),
     ],
 )
 def test_bad_format_strings_name_the_problem(text, message):
