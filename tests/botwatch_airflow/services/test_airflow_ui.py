@@ -89,8 +89,10 @@ def test_the_login_page_rejects_a_wrong_password_and_admits_the_admin(
 def test_the_dag_list_shows_every_configs_dag(page, live_airflow, live_dag_ids, backfilled):
     page.goto(f"{live_airflow.base_url}/dags")
     page.get_by_text(f"{len(live_dag_ids)} Dags").wait_for()
+    page.get_by_role("button", name="Show table view").click()  # every DAG on one screen
     for dag_id in sorted(live_dag_ids):
         page.get_by_role("link", name=dag_id, exact=True).first.wait_for()
+    page.wait_for_timeout(1500)  # the latest-run icons load after the rows
     save_screenshot(page, "ui-dag-list.png")
 
 
@@ -120,7 +122,11 @@ def test_a_runs_graph_shows_the_seven_tasks_in_order(page, live_airflow, finishe
     for upstream, downstream in zip(TASKS, TASKS[1:], strict=False):
         page.get_by_test_id(f"rf__edge-{upstream}-{downstream}").wait_for(state="attached")
     assert page.locator("[data-testid^='rf__node-']").count() == len(TASKS)
-    page.wait_for_timeout(1500)  # let the layout settle before the screenshot
+    # The graph beside the run's details is small: give it the page's width for the screenshot.
+    page.get_by_role("button", name="Collapse Details Panel").click()
+    page.wait_for_timeout(1000)
+    page.get_by_role("button", name="Fit View").click()
+    page.wait_for_timeout(1500)
     save_screenshot(page, "ui-dag-run.png")
 
 
