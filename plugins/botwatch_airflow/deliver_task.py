@@ -8,6 +8,7 @@ rendered template. Imports stay inside the callable: DAG files must parse fast.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 
@@ -65,5 +66,6 @@ def run_delivery(
         raise
     finally:  # the task log ends with what was delivered, as every stage's does
         took = time.monotonic() - began
-        emit(delivery_summary(usecase, start, end, lake_root, took, summary, failure))
+        summary_block = delivery_summary(usecase, start, end, lake_root, took, summary, failure)
+        emit(summary_block, logging.getLogger("botwatch.deliver"))
     return summary

@@ -17,6 +17,7 @@ Pure Python (zoneinfo): unit-tested without Spark, and used by the deliver task 
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -181,6 +182,15 @@ def delivery_summary(
     )  # fmt: skip
 
 
-def emit(summary: StageSummary) -> None:
-    """Print the block to stderr, where the stage's own log lines go, so they stay in order."""
-    print(summary.text(), file=sys.stderr, flush=True)
+def emit(summary: StageSummary, log: logging.Logger | None = None) -> None:
+    """Print the block to stderr, where a Spark stage's own log lines go, so they stay in order.
+
+    :param log: log each line there instead. The deliver task runs inside the Airflow worker,
+        which forwards stderr later than log records: printed, the block lands after the
+        task's end, in the log's collapsed "Post Execute" group of the UI.
+    """
+    if log is None:
+        print(summary.text(), file=sys.stderr, flush=True)
+        return
+    for line in summary.text().splitlines():
+        log.info("%s", line)

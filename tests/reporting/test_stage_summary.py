@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,6 +11,7 @@ import pytest
 from spark_jobs.lake import records as rec
 from spark_jobs.reporting.stage_summary import (
     StageSummary,
+    emit,
     interval_text,
     took_text,
     written_paths,
@@ -165,3 +167,13 @@ def test_a_skipped_train_says_which_model_serves_and_why():
     train = rec.TrainRecord(skipped=True, reason="champion is fresh", model_version="v1")
     counts = _summary(train).lines()[2]
     assert counts == "  counts    model version v1  reason champion is fresh"
+
+
+def test_emit_prints_to_stderr_or_logs_each_line_in_order(capsys, caplog):
+    summary = _summary(_ingest())
+    emit(summary)
+    assert capsys.readouterr().err == summary.text() + "\n"
+    with caplog.at_level(logging.INFO, logger="botwatch.test"):
+        emit(summary, logging.getLogger("botwatch.test"))
+    assert [r.getMessage() for r in caplog.records] == summary.lines()
+    assert capsys.readouterr().err == ""

@@ -120,13 +120,20 @@ def up(timeout_s: float = 300.0) -> None:
     )
     if migrate.returncode != 0:
         raise ServiceError(f"airflow db migrate failed:\n{migrate.stderr[-2000:]}")
-    services = _services()
-    for service, (name, args) in zip(services, SERVICES.items(), strict=True):
-        pid, started = processes.start(service, ["airflow", *args], env=service_env())
-        print(f"{name:<14} {'started' if started else 'already running'} (pid {pid})")
-    waited = processes.wait_until(
-        _ready, services, what=f"Airflow at {base_url()}", timeout_s=timeout_s
-    )
+    print(f"starting the Airflow services for {base_url()} ...", flush=True)
+    commands = [
+        (service, ["airflow", *args])
+        for service, args in zip(_services(), SERVICES.values(), strict=True)
+    ]
+    try:
+        states, waited = processes.start_all(
+            commands, _ready, what=f"Airflow at {base_url()}", env=service_env(),
+            timeout_s=timeout_s,
+        )  # fmt: skip
+    except ServiceError as exc:
+        raise ServiceError(f"{exc}\n(the services this call started were stopped again)") from exc
+    for service, pid, started in states:
+        print(f"{service.name:<14} {'started' if started else 'already running'} (pid {pid})")
     print(f"Airflow UI: {base_url()}  (ready after {waited:.0f} s)")
     print(f"login:      {ADMIN} / {password}   (kept in {password_file()})")
     print(f"logs:       {run_dir()}/*.log; stop everything with: make down")
@@ -135,20 +142,31 @@ def up(timeout_s: float = 300.0) -> None:
 class RestClient:
     """Airflow's REST API as the ``make airflow`` admin (the backfill wrapper, the tests)."""
 
-    def __init__(self) -> None:
-        self.base = base_url()
+    def __init__(self, base: str | None = None, password: str | None = None) -> None:
+        """Log in; ``base`` and ``password`` default to this environment's services (a test
+        passes those of the services it started, without changing its own environment)."""
+        self.base = base or base_url()
         login = urllib.request.Request(
             f"{self.base}/auth/token",
             method="POST",
             headers={"Content-Type": "application/json"},
-            data=json.dumps({"username": ADMIN, "password": admin_password()}).encode(),
+            data=json.dumps({"username": ADMIN, "password": password or admin_password()}).encode(),
         )
         with urllib.request.urlopen(login, timeout=10) as response:  # noqa: S310 - loopback
             self.token = json.load(response)["access_token"]
 
     def get(self, path: str) -> dict:
-        headers = {"Authorization": f"Bearer {self.token}"}
-        request = urllib.request.Request(f"{self.base}{path}", headers=headers)
+        return self.call("GET", path)
+
+    def patch(self, path: str, body: dict) -> dict:
+        return self.call("PATCH", path, body)
+
+    def call(self, method: str, path: str, body: dict | None = None) -> dict:
+        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            f"{self.base}{path}", method=method, headers=headers, data=data
+        )
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             return json.load(response)
 

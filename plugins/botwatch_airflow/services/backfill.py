@@ -54,6 +54,28 @@ def create_command(usecase: UseCase, first: date, last: date, reprocess: str) ->
     ]  # fmt: skip
 
 
+def wait_for_earlier_backfill(
+    api: airflow_services.RestClient, dag_id: str, timeout_s: float = 90, every_s: float = 5
+) -> dict | None:
+    """Wait until no backfill of ``dag_id`` is active; return the one still active after
+    ``timeout_s`` (None when there is none).
+
+    Airflow allows one active backfill per DAG, and the scheduler marks a backfill complete
+    only every 30 s after its last run ended, so a second ``make backfill`` right after the
+    first would otherwise fail with "Another backfill is running".
+    """
+    began = time.monotonic()
+    while True:
+        active = [
+            b
+            for b in api.get(f"/api/v2/backfills?dag_id={dag_id}&limit=100")["backfills"]
+            if b.get("completed_at") is None
+        ]
+        if not active or time.monotonic() - began >= timeout_s:
+            return active[0] if active else None
+        time.sleep(every_s)
+
+
 def _backfill_runs(
     api: airflow_services.RestClient, usecase: UseCase, first: datetime, last: datetime
 ) -> list[dict]:
@@ -112,6 +134,14 @@ def main(argv: list[str] | None = None) -> int:
     usecase = find_usecase(args.usecase)
     cmd = create_command(usecase, args.first, args.last, args.reprocess)
     print(f"backfill {usecase.id}: local days {args.first} .. {args.last} ({usecase.timezone})")
+    busy = wait_for_earlier_backfill(airflow_services.RestClient(), usecase.id)
+    if busy is not None:
+        print(
+            f"backfill: backfill {busy['id']} of {usecase.id} ({busy['from_date']} .. "
+            f"{busy['to_date']}) is still running; wait for it or cancel it in the UI",
+            file=sys.stderr,
+        )
+        return 1
     created = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603
     if created.returncode != 0:
         print(

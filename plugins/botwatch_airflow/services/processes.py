@@ -196,3 +196,38 @@ def wait_until(
             )
         time.sleep(every_s)
     return time.monotonic() - began
+
+
+def start_all(
+    commands: Sequence[tuple[Service, Sequence[str]]],
+    ready: Callable[[], bool],
+    *,
+    what: str,
+    env: Mapping[str, str] | None = None,
+    timeout_s: float = 180.0,
+) -> tuple[list[tuple[Service, int, bool]], float]:
+    """Start each (service, argv) not yet running, then wait until ``ready``.
+
+    All or nothing: when a start fails, or a service dies or the wait times out, the services
+    this call started are stopped again before the error propagates, so a failed ``make
+    airflow`` leaves no half-started scheduler behind (services that were already running
+    are left alone: they are someone's earlier ``up``).
+
+    :returns: (service, pid, started) per service, and the seconds waited.
+    """
+    started: list[Service] = []
+    states: list[tuple[Service, int, bool]] = []
+    try:
+        for service, argv in commands:
+            pid, new = start(service, argv, env=env)
+            if new:
+                started.append(service)
+            states.append((service, pid, new))
+        waited = wait_until(
+            ready, [service for service, _ in commands], what=what, timeout_s=timeout_s
+        )
+    except BaseException:
+        for service in reversed(started):
+            stop(service)
+        raise
+    return states, waited

@@ -1,82 +1,58 @@
-"""``make airflow`` / ``make down`` through the same code: real Airflow services on loopback."""
+"""``make airflow`` / ``make down`` through the same code: real Airflow services on loopback.
+
+The services are the session's live Airflow (tests/botwatch_airflow/conftest.py), which
+``make down``'s code stops at the end of the session, checking that no process of it is left;
+starting them once more for this file alone would cost a minute of CPU.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
-import subprocess
-import sys
 
 import psutil
 import pytest
-from botwatch_airflow.services import airflow_services, processes
+from botwatch_airflow.services import airflow_services
 
-from spark_jobs.config.loading import config_files, load_usecase
-from tests.support.paths import REPO
+from tests.support.live_airflow import service_sessions
 
-
-def _run(action: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "botwatch_airflow.services.airflow_services", action],
-        env=env, capture_output=True, text=True, timeout=400, check=False,
-    )  # fmt: skip
+pytestmark = pytest.mark.e2e
 
 
-def _wait_for_dags(expected: set[str]) -> set[str]:
-    seen: set[str] = set()
-    api = airflow_services.RestClient()
-
-    def _listed() -> bool:
-        seen.clear()
-        seen.update(d["dag_id"] for d in api.get("/api/v2/dags?limit=100")["dags"])
-        return expected <= seen
-
-    processes.wait_until(_listed, [], what="the DAG list", timeout_s=180, every_s=3)
-    return seen
+def test_up_prints_the_url_and_the_admin_login(live_airflow):
+    up = live_airflow.startup
+    assert f"Airflow UI: {live_airflow.base_url}" in up.stdout
+    assert f"login:      admin / {live_airflow.password}" in up.stdout
+    assert up.stdout.count(" started (pid ") == len(airflow_services.SERVICES)
 
 
-@pytest.mark.e2e
-def test_airflow_up_serves_every_dag_on_loopback_and_down_leaves_no_process(tmp_path, monkeypatch):
-    # In this process too: the REST client reads the same settings as the services.
-    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow"))
-    monkeypatch.setenv("AIRFLOW_PORT", str(processes.free_port()))
-    monkeypatch.delenv("AIRFLOW_ADMIN_PASSWORD", raising=False)
-    env = {
-        **os.environ,
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+def test_every_config_is_a_dag_and_every_component_healthy(live_airflow, live_dag_ids):
+    health = live_airflow.api().get("/api/v2/monitor/health")
+    status = {name: part.get("status") for name, part in health.items()}
+    assert status.items() >= {
+        ("metadatabase", "healthy"),
+        ("scheduler", "healthy"),
+        ("dag_processor", "healthy"),
     }
-    up = _run("up", env)
-    try:
-        assert up.returncode == 0, up.stderr
-        assert f"Airflow UI: http://127.0.0.1:{env['AIRFLOW_PORT']}" in up.stdout
-        assert "login:      admin / " in up.stdout
-        expected = {load_usecase(p).id for p in config_files(REPO / "usecase_configs")}
-        assert expected <= _wait_for_dags(expected)
-        again = _run("up", env)
-        assert again.returncode == 0 and again.stdout.count("already running") == 3
-        run_dir = tmp_path / "airflow" / "run"
-        pids = [
-            int((run_dir / f"{name}.pid").read_text().split()[0])
-            for name in airflow_services.SERVICES
-        ]
-        tree = {
-            p.pid
-            for pid in pids
-            for p in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
-        }
-        listening = {
-            c.laddr.ip
-            for c in psutil.net_connections("tcp")
-            if c.status == "LISTEN" and c.pid in tree
-        }
-        assert listening == {"127.0.0.1"}
-    finally:
-        down = _run("down", env)
-    assert down.returncode == 0, down.stderr
-    left = [
-        pid
-        for pid in tree
-        if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    ]
-    assert left == []
-    assert _run("down", env).stdout.count("not running") == 3
+    listed = {d["dag_id"] for d in live_airflow.api().get("/api/v2/dags?limit=100")["dags"]}
+    assert listed == live_dag_ids
+
+
+def test_up_again_is_a_no_op(live_airflow):
+    again = live_airflow.services("up")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("already running") == len(airflow_services.SERVICES)
+
+
+def test_every_listening_socket_is_on_loopback(live_airflow):
+    sessions = service_sessions(live_airflow.airflow_home)
+    assert len(sessions) == len(airflow_services.SERVICES)
+    ours = set()
+    for proc in psutil.process_iter():
+        with contextlib.suppress(psutil.Error, OSError):
+            if os.getsid(proc.pid) in sessions:
+                ours.add(proc.pid)
+    listening = {
+        c.laddr.ip for c in psutil.net_connections("tcp") if c.status == "LISTEN" and c.pid in ours
+    }
+    assert listening == {"127.0.0.1"}

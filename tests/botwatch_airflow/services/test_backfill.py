@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from botwatch_airflow.services.backfill import _describe, create_command
+from botwatch_airflow.services.backfill import _describe, create_command, wait_for_earlier_backfill
 
 from spark_jobs.config.loading import load_usecase
 from tests.support.builders import usecase_yaml
@@ -35,3 +35,29 @@ def test_a_run_is_described_by_its_local_and_utc_interval(tmp_path):
     assert line.startswith("2014-03-09 00:00 → 2014-03-10 00:00 America/New_York")
     assert "(UTC 2014-03-09 05:00 → 2014-03-10 04:00)" in line
     assert line.endswith("success")
+
+
+class _Backfills:
+    """The REST API's backfill list, one answer per call (the last one repeats)."""
+
+    def __init__(self, *answers: list[dict]) -> None:
+        self.answers, self.calls = list(answers), 0
+
+    def get(self, path: str) -> dict:
+        assert path.startswith("/api/v2/backfills?dag_id=uc")
+        self.calls += 1
+        return {"backfills": self.answers[min(self.calls, len(self.answers)) - 1]}
+
+
+def test_a_finished_backfill_not_yet_marked_complete_is_waited_for():
+    running = [{"id": 1, "completed_at": None, "from_date": "a", "to_date": "b"}]
+    done = [{"id": 1, "completed_at": "2026-12-02T15:00:00Z"}]
+    api = _Backfills(running, running, done)
+    assert wait_for_earlier_backfill(api, "uc", timeout_s=30, every_s=0) is None
+    assert api.calls == 3
+
+
+def test_a_backfill_still_active_after_the_timeout_is_returned():
+    running = [{"id": 7, "completed_at": None, "from_date": "a", "to_date": "b"}]
+    api = _Backfills(running)
+    assert wait_for_earlier_backfill(api, "uc", timeout_s=0, every_s=0)["id"] == 7

@@ -72,6 +72,59 @@ def test_wait_until_names_the_log_of_a_service_that_died(tmp_path):
         processes.wait_until(lambda: False, [service], what="the UI", timeout_s=20, every_s=0.2)
 
 
+_SLEEP = [sys.executable, "-c", "import time; time.sleep(120)"]
+_CRASH = [sys.executable, "-c", "import time; time.sleep(0.5); raise SystemExit(3)"]
+
+
+def _running(pid: int) -> bool:
+    return psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+
+
+def test_start_all_stops_what_it_started_when_a_later_service_dies(tmp_path):
+    first, crash = Service("api", tmp_path), Service("scheduler", tmp_path)
+    with pytest.raises(ServiceError, match="scheduler exited"):
+        processes.start_all(
+            [(first, _SLEEP), (crash, _CRASH)], lambda: False, what="the UI", timeout_s=30
+        )
+    assert first.pid() is None and not first.pid_file.exists()
+
+
+def test_start_all_leaves_services_that_were_already_running(tmp_path):
+    earlier, crash = Service("api", tmp_path), Service("scheduler", tmp_path)
+    pid, _ = processes.start(earlier, _SLEEP)
+    try:
+        with pytest.raises(ServiceError, match="scheduler exited"):
+            processes.start_all(
+                [(earlier, _SLEEP), (crash, _CRASH)], lambda: False, what="the UI", timeout_s=30
+            )
+        assert earlier.pid() == pid and _running(pid)
+    finally:
+        processes.stop(earlier)
+
+
+def test_start_all_stops_what_it_started_on_a_timeout(tmp_path):
+    slow = Service("api", tmp_path)
+    with pytest.raises(ServiceError, match="not ready after"):
+        processes.start_all([(slow, _SLEEP)], lambda: False, what="the UI", timeout_s=1)
+    assert slow.pid() is None
+
+
+def test_start_all_returns_each_pid_once_ready(tmp_path):
+    one, two = Service("api", tmp_path), Service("scheduler", tmp_path)
+    try:
+        states, waited = processes.start_all(
+            [(one, _SLEEP), (two, _SLEEP)], lambda: True, what="the UI"
+        )
+        assert [(s.name, started) for s, _, started in states] == [
+            ("api", True),
+            ("scheduler", True),
+        ]
+        assert [pid for _, pid, _ in states] == [one.pid(), two.pid()] and waited < 1
+    finally:
+        processes.stop(one)
+        processes.stop(two)
+
+
 def test_free_port_is_free_and_port_open_sees_a_listener():
     import socket
 
