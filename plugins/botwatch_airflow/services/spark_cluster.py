@@ -142,6 +142,9 @@ def daemon_env(s: ClusterSettings) -> dict[str, str]:
         # The REST submission server (6066 on every master): only for cluster deploy mode, which
         # standalone does not offer to Python applications; off, so it holds no fixed port.
         "SPARK_MASTER_OPTS": "-Dspark.master.rest.enabled=false",
+        # Executors find botwatch's code as on a real cluster: shipped by the driver
+        # (spark_jobs.stage.shipping) or installed in their Python, not via the caller's path.
+        "PYTHONPATH": "",
     }
 
 
