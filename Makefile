@@ -89,7 +89,12 @@ spark-cluster: install
 spark-cluster-down:
 	@if [ -x $(VENV)/bin/python ]; then python -m botwatch_airflow.services.spark_cluster down; fi
 
-down: airflow-down spark-cluster-down
+# Both, even when the first fails (then make down fails too).
+down:
+	@status=0; \
+	$(MAKE) --no-print-directory airflow-down || status=$$?; \
+	$(MAKE) --no-print-directory spark-cluster-down || status=$$?; \
+	exit $$status
 
 test: install
 	python -m pytest -q tests
