@@ -13,9 +13,10 @@ the web UIs (which otherwise bind every interface). A taken port fails the start
 (``spark.port.maxRetries=0``) rather than letting Spark move silently to the next port, where
 the readiness check could meet another user's cluster. Settings (environment, defaults):
 ``SPARK_MASTER_PORT`` 7077, ``SPARK_MASTER_WEBUI_PORT`` 8090 (8080 is Airflow's),
-``SPARK_WORKER_WEBUI_PORT`` 8091 (worker *i* gets 8090 + *i*; 0: any free port), ``SPARK_WORKERS`` 2,
-``SPARK_WORKER_CORES`` 1, ``SPARK_WORKER_MEMORY`` 2g, ``BOTWATCH_SPARK_RUN_DIR``
-(``$BOTWATCH_HOME/.run/spark``: PID and log files, the workers' work folders, local dirs).
+``SPARK_WORKER_WEBUI_PORT`` 8091 (worker *i* gets 8090 + *i*; 0: any free port),
+``SPARK_WORKERS`` 2, ``SPARK_WORKER_CORES`` 1, ``SPARK_WORKER_MEMORY`` 2g,
+``BOTWATCH_SPARK_RUN_DIR`` (``$BOTWATCH_HOME/.run/spark``: PID and log files, the workers'
+work folders, local dirs).
 """
 
 from __future__ import annotations
@@ -48,8 +49,8 @@ def default_spark_home() -> Path:
     return Path(pyspark.__file__).resolve().parent
 
 
-def _default_run_dir() -> Path:
-    home = os.environ.get("BOTWATCH_HOME") or os.getcwd()
+def _default_run_dir(env: Mapping[str, str]) -> Path:
+    home = env.get("BOTWATCH_HOME") or os.getcwd()
     return Path(home) / ".run" / "spark"
 
 
@@ -83,7 +84,7 @@ class ClusterSettings(BaseModel):
         run_dir = env.get("BOTWATCH_SPARK_RUN_DIR")
         return cls(
             **given,
-            run_dir=Path(run_dir) if run_dir else _default_run_dir(),
+            run_dir=Path(run_dir) if run_dir else _default_run_dir(env),
             spark_home=Path(env["SPARK_HOME"]) if env.get("SPARK_HOME") else default_spark_home(),
         )
 
@@ -255,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = ClusterSettings.from_env()
         {"up": up, "down": down, "status": status}[args.action](settings)
-    except ServiceError as exc:
+    except (ServiceError, ValueError) as exc:  # ValueError: pydantic's, a bad setting
         print(f"botwatch-spark: {exc}", file=sys.stderr)
         return 1
     return 0
