@@ -22,8 +22,11 @@ export AIRFLOW__CORE__DAGS_FOLDER := $(ROOT)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(ROOT)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := True
+# Where the stages run: local[*], or a cluster's master URL (e.g. `make airflow
+# SPARK_MASTER=spark://127.0.0.1:7077` after `make spark-cluster`; docs/cluster.md).
 # The JSON form: the URI form spark://local[*] silently falls back to yarn.
-export AIRFLOW_CONN_SPARK_DEFAULT := {"conn_type":"spark","host":"local[*]"}
+SPARK_MASTER ?= local[*]
+export AIRFLOW_CONN_SPARK_DEFAULT := {"conn_type":"spark","host":"$(SPARK_MASTER)"}
 export SPARK_LOCAL_IP ?= 127.0.0.1
 export PYSPARK_PYTHON := $(VENV)/bin/python
 export GX_ANALYTICS_ENABLED := false
@@ -37,7 +40,7 @@ ifdef LOGS
 export BOTWATCH_LOGS := $(LOGS)
 endif
 
-.PHONY: demo test test-fast install check-java airflow-db airflow airflow-down backfill down lint bench-clean clean
+.PHONY: demo test test-fast install check-java airflow-db airflow airflow-down backfill spark-cluster spark-cluster-down down lint bench-clean clean
 
 $(UV):
 	python3 -m venv $(UV_TOOL_VENV)
@@ -77,7 +80,21 @@ airflow-down:
 backfill: install
 	python -m botwatch_airflow.services.backfill --usecase $(USECASE) --from $(FROM) --to $(TO)
 
-down: airflow-down
+# A Spark standalone master and two workers on 127.0.0.1 (master 7077, UI 8090, workers' UIs
+# 8091-8092; SPARK_MASTER_PORT, SPARK_MASTER_WEBUI_PORT, SPARK_WORKER_WEBUI_PORT,
+# SPARK_WORKER_CORES, SPARK_WORKER_MEMORY override), from the venv's pyspark. See docs/cluster.md.
+spark-cluster: install
+	python -m botwatch_airflow.services.spark_cluster up
+
+spark-cluster-down:
+	@if [ -x $(VENV)/bin/python ]; then python -m botwatch_airflow.services.spark_cluster down; fi
+
+# Both, even when the first fails (then make down fails too).
+down:
+	@status=0; \
+	$(MAKE) --no-print-directory airflow-down || status=$$?; \
+	$(MAKE) --no-print-directory spark-cluster-down || status=$$?; \
+	exit $$status
 
 test: install
 	python -m pytest -q tests

@@ -24,6 +24,7 @@ from spark_jobs.lake.records import RECORD_TYPES, IngestRecord, RecordError, Run
 from spark_jobs.lake.runs import StageContext
 from spark_jobs.reporting.stage_summary import StageSummary, emit, written_paths
 from spark_jobs.session import spark_session
+from spark_jobs.stage.shipping import ship_code
 
 log = logging.getLogger("botwatch")
 #: Run record path -> the JSON this process wrote there: the stage summary shows this run's
@@ -80,8 +81,11 @@ def parse_context(
 
 
 def get_spark(ctx: StageContext) -> Any:
-    """The session of this job; under spark-submit the master and conf come from the submit."""
-    return spark_session(f"botwatch-{ctx.usecase.id}-{ctx.stage}", "submit", ctx.usecase.spark)
+    """The session of this job; under spark-submit the master and conf come from the submit.
+    On a cluster the executors get this driver's ``spark_jobs`` before any job (``shipping``)."""
+    spark = spark_session(f"botwatch-{ctx.usecase.id}-{ctx.stage}", "submit", ctx.usecase.spark)
+    ship_code(spark)
+    return spark
 
 
 def write_run_record(

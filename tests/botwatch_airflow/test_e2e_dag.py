@@ -13,10 +13,6 @@ import gzip
 import hashlib
 import hmac
 import json
-import os
-import shutil
-import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -24,11 +20,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.airflow_dags import airflow_test_env, dags_test, partition, write_usecase
 from tests.support.loopback_http import free_port
-from tests.support.paths import REPO
-
-SAMPLE = REPO / "tests" / "fixtures" / "logs" / "elastic_examples" / "apache_logs.gz"
-VENV_BIN = Path(sys.executable).parent
+from tests.support.paths import REPO, SAMPLE_LOG
 
 pytestmark = pytest.mark.e2e
 
@@ -81,19 +75,17 @@ def receivers():
 def airflow_env(tmp_path_factory, receivers):
     root = tmp_path_factory.mktemp("e2e")
     configs = root / "configs"
-    configs.mkdir()
-    shutil.copy(REPO / "usecase_configs" / "_defaults.yaml", configs)
-    config = yaml.safe_load((REPO / "usecase_configs" / "behavioural_bots.yaml").read_text())
-    config["alert"]["sinks"] = [
+    sinks = [
         {"type": "file", "path": "alerts.jsonl"},
         {"type": "webhook", "name": "slack", "format": "slack", "conn_id": "bw_e2e_hook"},
         {"type": "email", "conn_id": "bw_e2e_smtp", "to": ["soc@example.org"]},
     ]
-    (configs / "behavioural_bots.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    config = yaml.safe_load((REPO / "usecase_configs" / "behavioural_bots.yaml").read_text())
+    usecase = write_usecase(configs, alert={**config["alert"], "sinks": sinks})
     corrupted_logs = root / "corrupted" / "access.log.gz"
     corrupted_logs.parent.mkdir()
-    _write_corrupted_copy(SAMPLE, corrupted_logs)
-    text = (configs / "behavioural_bots.yaml").read_text()
+    _write_corrupted_copy(SAMPLE_LOG, corrupted_logs)
+    text = usecase.read_text()
     text = text.replace("id: behavioural_bots", "id: corrupted_logs")
     text = text.replace(
         "path: ${BOTWATCH_LOGS:-tests/fixtures/logs/elastic_examples/*.gz}",
@@ -102,14 +94,8 @@ def airflow_env(tmp_path_factory, receivers):
     assert str(corrupted_logs) in text
     (configs / "corrupted_logs.yaml").write_text(text)
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "BOTWATCH"))}
-    env.update(
-        AIRFLOW_HOME=str(root / "airflow"),
-        AIRFLOW__CORE__DAGS_FOLDER=str(REPO / "dags"),
-        AIRFLOW__CORE__PLUGINS_FOLDER=str(REPO / "plugins"),
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW_CONN_SPARK_DEFAULT='{"conn_type":"spark","host":"local[*]"}',
-        AIRFLOW_CONN_BW_E2E_HOOK=json.dumps(
+    connections = {
+        "AIRFLOW_CONN_BW_E2E_HOOK": json.dumps(
             {
                 "conn_type": "http",
                 "host": f"http://127.0.0.1:{receivers['hook_port']}",
@@ -117,7 +103,7 @@ def airflow_env(tmp_path_factory, receivers):
                 "extra": {"endpoint": "services/T000/B000"},
             }
         ),
-        AIRFLOW_CONN_BW_E2E_SMTP=json.dumps(
+        "AIRFLOW_CONN_BW_E2E_SMTP": json.dumps(
             {
                 "conn_type": "smtp",
                 "host": "127.0.0.1",
@@ -125,19 +111,8 @@ def airflow_env(tmp_path_factory, receivers):
                 "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "bw@example.org"},
             }
         ),
-        BOTWATCH_CONFIG_DIR=str(configs),
-        BOTWATCH_LAKE=str(root / "lake"),
-        PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
-        PYSPARK_PYTHON=sys.executable,
-        SPARK_LOCAL_IP="127.0.0.1",
-        GX_ANALYTICS_ENABLED="false",
-        # This checkout's code, also when the venv's editable install points at another one.
-        PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "plugins")]),
-    )
-    migrate = subprocess.run(
-        ["airflow", "db", "migrate"], env=env, capture_output=True, text=True, check=False
-    )
-    assert migrate.returncode == 0, migrate.stdout[-2000:] + migrate.stderr[-2000:]
+    }
+    env = airflow_test_env(root, configs=configs, lake=root / "lake", extra=connections)
     return env, root / "lake"
 
 
@@ -151,35 +126,20 @@ def _write_corrupted_copy(source: Path, target: Path) -> None:
                 dst.write(line.replace('" 200 ', '" 999 ', 1))
 
 
-def _dags_test(env: dict[str, str], dag_id: str, logical_date: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        ["airflow", "dags", "test", dag_id, logical_date],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=1500,
-    )
-
-
-def _partition(lake: Path, dataset: str, use_case: str, key: str) -> Path:
-    return lake / dataset / f"use_case={use_case}" / f"interval={key}"
-
-
 def test_dag_run_on_real_logs_writes_and_delivers_alerts(airflow_env, receivers):
     env, lake = airflow_env
     # The run whose logical date is 2015-05-19 covers the data interval 2015-05-18 .. 05-19.
-    result = _dags_test(env, "behavioural_bots", "2015-05-19T00:00:00+00:00")
+    result = dags_test(env, "behavioural_bots", "2015-05-19T00:00:00+00:00")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
 
     key = "20150518T000000Z"
     for dataset in ("parsed", "quarantine", "features", "scores", "alerts"):
-        assert any(_partition(lake, dataset, "behavioural_bots", key).glob("*.parquet")), dataset
-    runs = _partition(lake, "runs", "behavioural_bots", key)
+        assert any(partition(lake, dataset, "behavioural_bots", key).glob("*.parquet")), dataset
+    runs = partition(lake, "runs", "behavioural_bots", key)
     ingest = json.loads((runs / "ingest.json").read_text())
     assert ingest["read"] == ingest["parsed"] + ingest["quarantined"] + ingest["out_of_window"]
     assert ingest["parsed"] > 2000
-    outbox = _partition(lake, "outbox", "behavioural_bots", key) / "alerts.jsonl"
+    outbox = partition(lake, "outbox", "behavioural_bots", key) / "alerts.jsonl"
     alerts = [json.loads(line) for line in outbox.read_text().splitlines()]
     assert alerts, "the day's outliers should raise alerts"
     ids = sorted(a["event"]["id"] for a in alerts)
@@ -202,7 +162,7 @@ def test_dag_run_on_real_logs_writes_and_delivers_alerts(airflow_env, receivers)
 
     deliver = json.loads((runs / "deliver.json").read_text())
     assert [s["delivered"] for s in deliver["sinks"]] == [len(ids)] * 3
-    report = _partition(lake, "reports", "behavioural_bots", key) / "report.html"
+    report = partition(lake, "reports", "behavioural_bots", key) / "report.html"
     html = report.read_text(encoding="utf-8")
     assert 'id="alerts"' in html and html.count("data:image/png;base64,") == 3
 
@@ -216,17 +176,17 @@ def test_dag_run_on_real_logs_writes_and_delivers_alerts(airflow_env, receivers)
 
 def test_corrupted_logs_fail_the_validate_gate(airflow_env):
     env, lake = airflow_env
-    result = _dags_test(env, "corrupted_logs", "2015-05-19T00:00:00+00:00")
+    result = dags_test(env, "corrupted_logs", "2015-05-19T00:00:00+00:00")
     assert result.returncode != 0
     key = "20150518T000000Z"
     validate = json.loads(
-        (_partition(lake, "runs", "corrupted_logs", key) / "validate.json").read_text()
+        (partition(lake, "runs", "corrupted_logs", key) / "validate.json").read_text()
     )
     assert validate["success"] is False
-    assert any(_partition(lake, "validation", "corrupted_logs", key).glob("*.json"))
+    assert any(partition(lake, "validation", "corrupted_logs", key).glob("*.json"))
     assert "botwatch validate FAILED (quality gate)  use case corrupted_logs" in (
         result.stdout + result.stderr
     )
     # Nothing downstream of the gate ran.
-    assert not _partition(lake, "features", "corrupted_logs", key).exists()
-    assert not _partition(lake, "scores", "corrupted_logs", key).exists()
+    assert not partition(lake, "features", "corrupted_logs", key).exists()
+    assert not partition(lake, "scores", "corrupted_logs", key).exists()
