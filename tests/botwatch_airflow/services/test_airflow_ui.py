@@ -108,7 +108,7 @@ def test_a_broken_config_is_an_import_error_naming_its_file_and_key(page, live_a
     trace.wait_for()
     text = trace.inner_text()
     assert f"usecase_configs/{BROKEN_FILE}: {BROKEN_KEY}: unknown key" in text
-    assert "1 invalid use-case config(s); their DAGs are not loaded" in text
+    assert "1 use-case config(s) cannot be loaded, so their DAGs are missing" in text
 
 
 def test_a_runs_graph_shows_the_seven_tasks_in_order(page, live_airflow, finished_run):
