@@ -54,6 +54,28 @@ def create_command(usecase: UseCase, first: date, last: date, reprocess: str) ->
     ]  # fmt: skip
 
 
+#: What SQLite says when another Airflow process holds its write lock longer than the busy
+#: timeout: the scheduler and the task workers write often, so a CLI write can lose the race.
+_TRANSIENT = "database is locked"
+
+
+def create_backfill(
+    cmd: list[str], *, attempts: int = 6, pause_s: float = 5.0, run=subprocess.run
+) -> subprocess.CompletedProcess:
+    """``airflow backfill create``, again after a short pause while SQLite is locked.
+
+    On the embedded SQLite metadata DB a busy scheduler makes the CLI's insert fail with
+    "database is locked" now and then (seen in CI); the whole create is one transaction, so a
+    failed attempt leaves nothing behind and trying again is safe. Any other error is final."""
+    for attempt in range(1, attempts + 1):
+        created = run(cmd, capture_output=True, text=True, check=False)
+        if created.returncode == 0 or _TRANSIENT not in created.stderr or attempt == attempts:
+            return created
+        print(f"backfill: the metadata DB is locked; trying again ({attempt}/{attempts - 1})")
+        time.sleep(pause_s * attempt)
+    raise AssertionError("unreachable")
+
+
 def wait_for_earlier_backfill(
     api: airflow_services.RestClient, dag_id: str, timeout_s: float = 90, every_s: float = 5
 ) -> dict | None:
@@ -142,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    created = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603
+    created = create_backfill(cmd)
     if created.returncode != 0:
         print(
             f"backfill: airflow backfill create failed:\n{created.stderr[-2000:]}", file=sys.stderr

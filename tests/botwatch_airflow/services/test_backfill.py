@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
 from datetime import date
 
-from botwatch_airflow.services.backfill import _describe, create_command, wait_for_earlier_backfill
+from botwatch_airflow.services.backfill import (
+    _describe,
+    create_backfill,
+    create_command,
+    wait_for_earlier_backfill,
+)
 
 from spark_jobs.config.loading import load_usecase
 from tests.support.builders import usecase_yaml
@@ -61,3 +67,33 @@ def test_a_backfill_still_active_after_the_timeout_is_returned():
     running = [{"id": 7, "completed_at": None, "from_date": "a", "to_date": "b"}]
     api = _Backfills(running)
     assert wait_for_earlier_backfill(api, "uc", timeout_s=0, every_s=0)["id"] == 7
+
+
+class _Runs:
+    """A stand-in for ``subprocess.run`` answering with the given (returncode, stderr)s."""
+
+    def __init__(self, *answers: tuple[int, str]) -> None:
+        self.answers, self.calls = list(answers), 0
+
+    def __call__(self, cmd, **_kwargs) -> subprocess.CompletedProcess:
+        self.calls += 1
+        code, stderr = self.answers.pop(0)
+        return subprocess.CompletedProcess(cmd, code, "", stderr)
+
+
+LOCKED = "sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) database is locked"
+
+
+def test_a_locked_metadata_db_is_tried_again_until_the_create_succeeds():
+    run = _Runs((1, LOCKED), (1, LOCKED), (0, ""))
+    created = create_backfill(["airflow"], pause_s=0, run=run)
+    assert (created.returncode, run.calls) == (0, 3)
+
+
+def test_any_other_create_error_is_final_and_a_lock_gives_up_after_the_attempts():
+    other = _Runs((1, "Dag has no schedule"), (0, ""))
+    assert create_backfill(["airflow"], pause_s=0, run=other).stderr == "Dag has no schedule"
+    assert other.calls == 1
+    locked = _Runs(*[(1, LOCKED)] * 3)
+    assert create_backfill(["airflow"], attempts=3, pause_s=0, run=locked).returncode == 1
+    assert locked.calls == 3
