@@ -36,6 +36,25 @@ def write_usecase(configs: Path, usecase: str = "behavioural_bots", **overrides:
     return path
 
 
+def checkout_env(**settings: str) -> dict[str, str]:
+    """This environment without its Airflow and botwatch settings, plus what every test's
+    ``airflow`` needs (this checkout's plugins and code, the venv, Spark on loopback), plus
+    ``settings``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "BOTWATCH"))}
+    env.update(
+        AIRFLOW__CORE__PLUGINS_FOLDER=str(REPO / "plugins"),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
+        PYSPARK_PYTHON=sys.executable,
+        SPARK_LOCAL_IP="127.0.0.1",
+        GX_ANALYTICS_ENABLED="false",
+        # This checkout's code, also when the venv's editable install points at another one.
+        PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "plugins")]),
+    )
+    env.update(settings)
+    return env
+
+
 def airflow_test_env(
     root: Path,
     *,
@@ -46,21 +65,12 @@ def airflow_test_env(
 ) -> dict[str, str]:
     """The environment of an ``airflow`` command on a fresh SQLite home under ``root`` (migrated
     here), this checkout's DAGs and code, the configs of ``configs`` and the lake ``lake``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "BOTWATCH"))}
-    env.update(
+    env = checkout_env(
         AIRFLOW_HOME=str(root / "airflow"),
         AIRFLOW__CORE__DAGS_FOLDER=str(REPO / "dags"),
-        AIRFLOW__CORE__PLUGINS_FOLDER=str(REPO / "plugins"),
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW_CONN_SPARK_DEFAULT=spark_connection,
         BOTWATCH_CONFIG_DIR=str(configs),
         BOTWATCH_LAKE=str(lake),
-        PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
-        PYSPARK_PYTHON=sys.executable,
-        SPARK_LOCAL_IP="127.0.0.1",
-        GX_ANALYTICS_ENABLED="false",
-        # This checkout's code, also when the venv's editable install points at another one.
-        PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "plugins")]),
     )
     env.update(extra or {})
     migrate = subprocess.run(

@@ -32,6 +32,7 @@ import yaml
 from botwatch_airflow.services import airflow_services, processes
 from botwatch_airflow.services.airflow_services import ADMIN, RestClient
 
+from tests.support.airflow_dags import checkout_env
 from tests.support.paths import REPO, SAMPLE_LOG
 
 LIVE_USECASE = "live_bots"
@@ -42,7 +43,6 @@ BROKEN_FILE = "broken_live.yaml"
 BROKEN_KEY = "treshold"
 #: The seven tasks of every botwatch DAG, in order (dag_factory: six Spark stages + deliver).
 TASKS = ("ingest", "validate", "feature", "train", "score", "alert", "deliver")
-VENV_BIN = Path(sys.executable).parent
 
 
 def live_usecase() -> dict:
@@ -92,26 +92,16 @@ def make_project(root: Path) -> Path:
 
 def service_env(project: Path, airflow_home: Path, port: int) -> dict[str, str]:
     """What ``make airflow`` exports, pointed at the throwaway project and Airflow home."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "BOTWATCH"))}
-    env.update(
+    return checkout_env(
         AIRFLOW_HOME=str(airflow_home),
         AIRFLOW_PORT=str(port),
         AIRFLOW__CORE__DAGS_FOLDER=str(project / "dags"),
-        AIRFLOW__CORE__PLUGINS_FOLDER=str(REPO / "plugins"),
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="True",
         # The DAG files do not change during the test: parse them once, not every 30 s.
         AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL="600",
         AIRFLOW_CONN_SPARK_DEFAULT='{"conn_type":"spark","host":"local[*]"}',
         BOTWATCH_HOME=str(project),
-        PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        PYSPARK_PYTHON=sys.executable,
-        SPARK_LOCAL_IP="127.0.0.1",
-        GX_ANALYTICS_ENABLED="false",
-        # This checkout's code, also when the venv's editable install points at another one.
-        PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "plugins")]),
     )
-    return env
 
 
 @dataclass
