@@ -26,11 +26,30 @@ export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := True
 # SPARK_MASTER=spark://127.0.0.1:7077` after `make spark-cluster`; docs/cluster.md).
 # The JSON form: the URI form spark://local[*] silently falls back to yarn.
 SPARK_MASTER ?= local[*]
+export SPARK_MASTER
+# How the stages get their Spark: `connect` (default) makes every stage a thin client of one
+# long-lived Spark Connect server on 127.0.0.1:$(SPARK_CONNECT_PORT), running on $(SPARK_MASTER)
+# and started by make airflow / make demo (make spark-connect by hand); `classic` gives each
+# stage a driver JVM of its own, as spark-submit makes it (YARN, Kubernetes). docs/cluster.md.
+SPARK_MODE ?= connect
+SPARK_CONNECT_PORT ?= 15002
+export SPARK_CONNECT_PORT
+ifeq ($(SPARK_MODE),connect)
+export BOTWATCH_SPARK_REMOTE ?= sc://127.0.0.1:$(SPARK_CONNECT_PORT)
+CONNECT_SERVER := spark-connect
+else ifeq ($(SPARK_MODE),classic)
+export BOTWATCH_SPARK_REMOTE :=
+CONNECT_SERVER :=
+else
+$(error SPARK_MODE must be connect or classic, not $(SPARK_MODE))
+endif
 export AIRFLOW_CONN_SPARK_DEFAULT := {"conn_type":"spark","host":"$(SPARK_MASTER)"}
 export SPARK_LOCAL_IP ?= 127.0.0.1
 export PYSPARK_PYTHON := $(VENV)/bin/python
 export GX_ANALYTICS_ENABLED := false
-export PATH := $(VENV)/bin:$(PATH)
+# botwatch's spark-submit first: over Connect a stage runs as the Python client it is, without
+# spark-submit's launcher JVM; anything else goes to the venv's spark-submit (stage/launcher.py).
+export PATH := $(ROOT)/plugins/botwatch_airflow/bin:$(VENV)/bin:$(PATH)
 
 # demo options: LOGS=glob of other logs (e.g. '../shared/data/logs/aircareonline/*{start:%Y-%m}.log.gz'),
 # FROM/TO=first/last day to run (default: the days the logs cover), USECASE=id.
@@ -40,7 +59,7 @@ ifdef LOGS
 export BOTWATCH_LOGS := $(LOGS)
 endif
 
-.PHONY: demo test test-fast install check-java airflow-db airflow airflow-down backfill spark-cluster spark-cluster-down down lint bench-clean clean
+.PHONY: demo test test-fast install check-java airflow-db airflow airflow-down backfill spark-cluster spark-cluster-down spark-connect spark-connect-down down lint bench-clean clean
 
 $(UV):
 	python3 -m venv $(UV_TOOL_VENV)
@@ -69,7 +88,7 @@ demo: airflow-db
 # background; prints the URL and the admin login. `make down` stops every process of them.
 AIRFLOW_PORT ?= 8080
 export AIRFLOW_PORT
-airflow: airflow-db
+airflow: airflow-db $(CONNECT_SERVER)
 	python -m botwatch_airflow.services.airflow_services up
 
 airflow-down:
@@ -89,10 +108,18 @@ spark-cluster: install
 spark-cluster-down:
 	@if [ -x $(VENV)/bin/python ]; then python -m botwatch_airflow.services.spark_cluster down; fi
 
-# Both, even when the first fails (then make down fails too).
+# The Spark Connect server of SPARK_MODE=connect (port SPARK_CONNECT_PORT, 15002), on SPARK_MASTER.
+spark-connect: install
+	python -m botwatch_airflow.services.spark_connect up
+
+spark-connect-down:
+	@if [ -x $(VENV)/bin/python ]; then python -m botwatch_airflow.services.spark_connect down; fi
+
+# All of them, even when one fails (then make down fails too).
 down:
 	@status=0; \
 	$(MAKE) --no-print-directory airflow-down || status=$$?; \
+	$(MAKE) --no-print-directory spark-connect-down || status=$$?; \
 	$(MAKE) --no-print-directory spark-cluster-down || status=$$?; \
 	exit $$status
 

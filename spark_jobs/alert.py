@@ -88,7 +88,7 @@ def build_alerts(spark: Any, ctx: StageContext, prior: dict[str, list[dict]]) ->
 def body(spark: Any, ctx: StageContext) -> None:
     if not storage.exists(spark, ctx.path("scores")):
         raise StageFailed(f"no scores partition at {ctx.path('scores')}")
-    cfg, store = ctx.usecase.alert, storage.HadoopStore(spark)
+    cfg, store = ctx.usecase.alert, storage.LakeTextStore(spark)
     window_key = layout.interval_key(realert_window_start(ctx.start, cfg.realert_minutes))
     earlier = outbox.outbox_between(store, ctx.lake_root, ctx.usecase.id, window_key, ctx.key)
     records, capped = build_alerts(spark, ctx, prior_alerts(earlier))

@@ -53,11 +53,6 @@ def test_ingest_writes_parsed_quarantine_and_run_record(spark, tmp_path, capsys)
     assert [(r.line_no, r.line, r.reason) for r in quarantine.collect()] == [
         (4, "not a log line", "no_match")
     ]
-    # the default policy keeps lines of other intervals in their own partition
-    late = spark.read.parquet(
-        layout.partition_path(lake_root, "out_of_window", "ingest_test", START)
-    )
-    assert sorted(r.path for r in late.collect()) == ["/after", "/before"]
     record = _record(spark, lake_root)
     counts = {k: record[k] for k in ("read", "parsed", "quarantined", "out_of_window")}
     assert counts == {"read": 5, "parsed": 2, "quarantined": 1, "out_of_window": 2}
@@ -73,7 +68,40 @@ def test_ingest_writes_parsed_quarantine_and_run_record(spark, tmp_path, capsys)
     assert "  interval  2015-05-18 00:00 → 2015-05-19 00:00 UTC (24 h)\n" in summary
     assert "  counts    read 5  parsed 2  quarantined 1  out of window 2" in summary
     parsed_path = layout.partition_path(lake_root, "parsed", "ingest_test", START)
-    assert f"  wrote     {parsed_path}  (+ quarantine, out_of_window)\n" in summary
+    assert f"  wrote     {parsed_path}  (+ quarantine)\n" in summary
+
+
+def test_the_next_day_selects_its_lines_from_the_store_without_parsing_again(spark, tmp_path):
+    """A monthly file read by daily runs is parsed by the first one only."""
+    line = '1.2.3.4 - - [{} +0000] "GET /{} HTTP/1.1" 200 5 "-" "curl/8"'
+    log = tmp_path / "month.log"
+    log.write_text(
+        "\n".join(
+            line.format(t, p)
+            for t, p in [("18/May/2015:10:00:00", "a"), ("19/May/2015:10:00:00", "b")]
+        )
+        + "\ngarbage\n"
+    )
+    config = _config(tmp_path, log)
+    _, lake_root = _run(tmp_path, config)
+    [manifest] = (tmp_path / "lake" / "sources").glob("*/manifest/*.json")
+    taken = manifest.read_text()
+
+    code, _ = _run(tmp_path, config, "2015-05-19T00:00:00Z", "2015-05-20T00:00:00Z")
+
+    assert code == 0
+    assert manifest.read_text() == taken  # not taken again
+    day = datetime(2015, 5, 19, tzinfo=UTC)
+    parsed = spark.read.parquet(layout.partition_path(lake_root, "parsed", "ingest_test", day))
+    assert [r.path for r in parsed.collect()] == ["/b"]
+    record = run_record(spark, lake_root, "ingest_test", day, "ingest")
+    counts = {k: record[k] for k in ("read", "parsed", "quarantined", "out_of_window")}
+    # the garbage line has no time: every interval that reads the file reports it
+    assert counts == {"read": 3, "parsed": 1, "quarantined": 1, "out_of_window": 1}
+    quarantine = spark.read.parquet(
+        layout.partition_path(lake_root, "quarantine", "ingest_test", day)
+    )
+    assert [(r.line_no, r.line) for r in quarantine.collect()] == [(3, "garbage")]
 
 
 def test_ingest_of_a_glob_without_files_fails_naming_it(spark, tmp_path, caplog, capsys):

@@ -169,10 +169,9 @@ def test_champion_loads_and_scores_the_same_in_a_fresh_process(spark, roundtrip)
     features = layout.partition_path(root, "features", USE_CASE, day)
     code = (
         "import sys\n"
-        "from pyspark.sql import SparkSession\n"
         "from spark_jobs.models import registry\n"
-        "spark = SparkSession.builder.master('local[1]').config('spark.ui.enabled', 'false')"
-        ".getOrCreate()\n"
+        "from spark_jobs.session import spark_session\n"
+        "spark = spark_session('fresh-process', 'test')\n"
         "model, meta = registry.load_model(spark, sys.argv[1], sys.argv[2], sys.argv[3])\n"
         "rows = model.score(spark.read.parquet(sys.argv[4])).select('session', 'score').collect()\n"
         "print('RESULT', sorted((r['session'], round(r['score'], 9)) for r in rows))\n"

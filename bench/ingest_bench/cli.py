@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import glob
 import json
@@ -11,9 +12,12 @@ import shlex
 import shutil
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
+
+from spark_jobs.session import REMOTE_ENV
 
 from .commands import Context, spark_env, spark_submit_argv
 from .inputs import prepare_head, prepare_input
@@ -86,6 +90,19 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         "--profile",
         action="store_true",
         help="botwatch runs write a Spark event log; the section lists their Spark jobs' times",
+    )
+    parser.add_argument(
+        "--spark-mode",
+        choices=("connect", "classic"),
+        default="connect",
+        help="connect (default, as make airflow runs): one Spark Connect server for the whole "
+        "bench, started first, its RSS and CPU counted in every Spark run; classic: a driver "
+        "JVM per spark-submit",
+    )
+    parser.add_argument(
+        "--server-memory",
+        default="1g",
+        help="the Connect server's driver memory (default 1g, the make airflow default)",
     )
     parser.add_argument("--sample-ms", type=float, default=50, help="RSS sampling period")
     parser.add_argument("--timeout", type=float, default=3600, help="per run, seconds")
@@ -187,6 +204,36 @@ def build_context(args: argparse.Namespace) -> tuple[Context, dict[str, Any]]:
     return ctx, input_info
 
 
+@contextlib.contextmanager
+def connect_server(ctx: Context) -> Iterator[dict[str, Any]]:
+    """``--spark-mode connect``: one server for the whole bench, on a free loopback port, as
+    ``make airflow`` starts it (``local[*]``), stopped at the end; its start is timed apart."""
+    info: dict[str, Any] = {"mode": ctx.args.spark_mode}
+    if ctx.args.spark_mode != "connect":
+        ctx.env[REMOTE_ENV] = ""
+        yield info
+        return
+    from botwatch_airflow.services import processes, spark_connect
+    from botwatch_airflow.services.spark_cluster import default_spark_home
+
+    settings = spark_connect.ConnectSettings(
+        port=processes.free_port(),
+        master="local[*]",
+        driver_memory=ctx.args.server_memory,
+        ui_port=0,
+        run_dir=ctx.workdir / "spark-connect",
+        spark_home=default_spark_home(),
+    )
+    began = time.perf_counter()
+    with spark_connect.running(settings) as url:
+        info.update(url=url, driver_memory=settings.driver_memory,
+                    start_s=round(time.perf_counter() - began, 1))  # fmt: skip
+        ctx.env[REMOTE_ENV] = url
+        ctx.servers = [settings.service.pid]
+        log(f"Spark Connect server {url} up in {info['start_s']} s (pid {ctx.servers[0]})")
+        yield info
+
+
 def command_line(argv: list[str] | None) -> str:
     """How this bench was run, for the results' header."""
     python = Path(sys.executable)
@@ -209,8 +256,10 @@ def run_bench(args: argparse.Namespace, argv: list[str] | None) -> int:
     if ctx.spark_conf:
         log("spark-submit: " + shlex.join(spark_submit_argv(ctx, Path("LAKE"))))
     started = time.time()
-    runs = run_rounds(ctx)
+    with connect_server(ctx) as server_info:
+        runs = run_rounds(ctx)
     machine["load_after"] = load_average()
+    machine["spark"] = server_info
     code_after = code_state()
     if code_after.split(":")[-1] != code_before.split(":")[-1]:
         log(f"WARNING: the code changed during the run ({code_before} -> {code_after})")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .machine import java_home
-from .settings import BENCH, END, REPO, START, VENV_BIN
+from .settings import BENCH, END, REPO, SHIM_DIR, START, VENV_BIN
 
 
 @dataclass
@@ -33,6 +33,8 @@ class Context:
     #: The DAG's submit of the ingest stage (``spark_jobs.stage.submit.StageSubmit``), with the
     #: bench's ``--spark-conf``; None when no Spark tool runs.
     submit: Any = None
+    #: ``--spark-mode connect``: the Spark Connect server's PID (measured with every Spark run).
+    servers: list[int] = field(default_factory=list)
 
 
 def spark_env(ctx: Context) -> dict[str, str]:
@@ -40,7 +42,9 @@ def spark_env(ctx: Context) -> dict[str, str]:
     env = dict(os.environ)
     if ctx.submit is not None:
         env.update(ctx.submit.env_vars)
-    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    # as make airflow has it: botwatch's spark-submit (a Connect stage runs as a plain Python
+    # client), then the venv's
+    env["PATH"] = os.pathsep.join([str(SHIM_DIR), str(VENV_BIN), env.get("PATH", "")])
     env["PYTHONPATH"] = os.pathsep.join(
         [str(REPO), str(REPO / "plugins"), *filter(None, [os.environ.get("PYTHONPATH")])]
     )
@@ -72,7 +76,7 @@ def spark_submit_argv(
         conf={**ctx.submit.conf, **(extra_conf or {})},
         application=str(application) if application else ctx.submit.application,
     )
-    spark_submit = str(VENV_BIN / "spark-submit")
+    spark_submit = str(SHIM_DIR / "spark-submit")
     return submit.to_argv(master="local[*]", start=START, end=END, spark_submit=spark_submit)
 
 

@@ -71,14 +71,39 @@ class Measured:
     timed_out: bool = False
 
 
+def _server_cpu(psutil: Any, pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            for proc in (root := psutil.Process(pid), *root.children(recursive=True)):
+                times = proc.cpu_times()
+                total += times.user + times.system
+        except psutil.Error:
+            continue
+    return total
+
+
 def measure(
-    argv: list[str], env: dict[str, str], log_path: Path, sample_s: float, timeout_s: float
+    argv: list[str],
+    env: dict[str, str],
+    log_path: Path,
+    sample_s: float,
+    timeout_s: float,
+    servers: list[int] | None = None,
 ) -> Measured:
-    """Run argv to completion; wall time, peak tree RSS, CPU time of its waited-for children."""
+    """Run argv to completion; wall time, peak tree RSS, CPU time of its waited-for children.
+
+    ``servers``: PIDs of long-lived processes that do the run's work (the Spark Connect
+    server): their trees' RSS is added to every sample and their CPU time to the run's.
+    """
     try:
         import psutil
     except ImportError:  # the venv has it (Airflow needs it); /proc works everywhere else
         psutil = None
+    servers = servers or []
+    if servers and psutil is None:
+        raise RuntimeError("measuring a Spark Connect server needs psutil")
+    server_cpu_before = _server_cpu(psutil, servers) if servers else 0.0
     usage_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     peak = [0, 0]
     done = threading.Event()
@@ -100,6 +125,9 @@ def measure(
             while not done.is_set():
                 if psutil:
                     rss, count = _tree_rss_psutil(psutil, root)
+                    for pid in servers:
+                        more = _tree_rss_psutil(psutil, psutil.Process(pid))
+                        rss, count = rss + more[0], count + more[1]
                 else:
                     rss, count = _tree_rss_proc(proc.pid)
                 peak[0] = max(peak[0], rss)
@@ -120,6 +148,8 @@ def measure(
         sampler.join()
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (usage.ru_utime - usage_before.ru_utime) + (usage.ru_stime - usage_before.ru_stime)
+    if servers:
+        cpu += _server_cpu(psutil, servers) - server_cpu_before
     return Measured(
         wall_s=wall,
         peak_rss_mb=peak[0] / 2**20,

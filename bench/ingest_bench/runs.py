@@ -56,7 +56,8 @@ def run_one(ctx: Context, tool: str, round_no: int) -> Run:
     argv, env, out = build(ctx)
     os.sync()  # the previous run's written output must not be flushed during this one
     log_path = ctx.workdir / "logs" / f"{tool}-{round_no}.log"
-    m = measure(argv, env, log_path, ctx.args.sample_ms / 1000, ctx.args.timeout)
+    servers = ctx.servers if tool.startswith(("botwatch", "spark")) else []
+    m = measure(argv, env, log_path, ctx.args.sample_ms / 1000, ctx.args.timeout, servers)
     text = log_path.read_text(encoding="utf-8", errors="replace")
     counts = read_counts(ctx, out, text, m)
     if m.timed_out:

@@ -9,6 +9,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent.parent
 BENCH = REPO / "bench"
 VENV_BIN = REPO / ".venv" / "bin"
+SHIM_DIR = REPO / "plugins" / "botwatch_airflow" / "bin"
 CONFIG = BENCH / "aircare_bench.yaml"
 README = BENCH / "README.md"
 DEFAULT_DATA = "/work/shared/data/logs/aircareonline/*.log.gz"

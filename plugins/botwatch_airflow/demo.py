@@ -22,6 +22,7 @@ from typing import TypeVar
 from croniter import croniter
 
 from botwatch_airflow.dag_factory import config_dir
+from botwatch_airflow.services import spark_connect
 from spark_jobs.alerting import outbox
 from spark_jobs.config.loading import load_all
 from spark_jobs.config.usecase import UseCase
@@ -33,6 +34,7 @@ from spark_jobs.lake.records import (
     RunRecord,
     ScoreRecord,
 )
+from spark_jobs.session import remote_url
 
 R = TypeVar("R", bound=RunRecord)
 _CLF_TIME = re.compile(rb"\[(\d{2}/\w{3}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4})\]")
@@ -198,11 +200,12 @@ def main(argv: list[str] | None = None) -> int:
     log_dir = Path(os.environ.get("AIRFLOW_HOME", "~/airflow")).expanduser() / "demo-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     done = []
-    for start, end in todo:
-        if not run_interval(usecase, start, end, log_dir):
-            summarise(usecase, done)
-            return 1
-        done.append((start, end))
+    with spark_connect.serving(remote_url()):
+        for start, end in todo:
+            if not run_interval(usecase, start, end, log_dir):
+                summarise(usecase, done)
+                return 1
+            done.append((start, end))
     summarise(usecase, done)
     return 0
 

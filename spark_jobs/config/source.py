@@ -47,9 +47,10 @@ class SourceConfig(BaseModel):
     )
     out_of_window: Literal["keep", "include", "drop"] = Field(
         "keep",
-        description="Lines whose event time is outside the run's interval: keep = store them "
-        "in the out_of_window dataset (not scored by this run), include = score them in this "
-        "run (files are cut by arrival time), drop = count only (other runs own them).",
+        description="Lines whose event time is outside the run's interval: keep (and drop, "
+        "the same since the source store) = count them as out_of_window and leave them in the "
+        "source store, where the run of their own interval selects them; include = score them "
+        "in this run (files are cut by arrival time).",
     )
 
     @field_validator("format")

@@ -4,7 +4,6 @@ Layout under the lake root, one partition per use case and data interval::
 
     parsed/use_case=<id>/interval=<key>/        Parquet, one row per parsed log line
     quarantine/use_case=<id>/interval=<key>/    Parquet, lines that did not parse: file, line, reason
-    out_of_window/use_case=<id>/interval=<key>/ Parquet, parsed lines timed outside the interval
     features/use_case=<id>/interval=<key>/      Parquet, one row per session
     scores/use_case=<id>/interval=<key>/        Parquet, one row per session with score 0-100
     alerts/use_case=<id>/interval=<key>/        Parquet, one row per alert raised or suppressed
@@ -12,6 +11,8 @@ Layout under the lake root, one partition per use case and data interval::
     deliveries/use_case=<id>/interval=<key>/<sink>.jsonl  delivery ledger per sink (see outbox)
     reports/use_case=<id>/interval=<key>/report.html   the run's HTML report
     runs/use_case=<id>/interval=<key>/<stage>.json   counts and outcome of each stage
+    sources/<format>-<key>/                     each log file parsed once, shared by use cases
+                                                (see source_store)
     models/use_case=<id>/versions/<version>/    the model registry (see model_registry)
     models/use_case=<id>/champion.json          which version serves which intervals
     validation/use_case=<id>/interval=<key>/<suite>.json   Great Expectations results
@@ -29,7 +30,6 @@ from datetime import UTC, datetime
 DATASETS = (
     "parsed",
     "quarantine",
-    "out_of_window",
     "features",
     "scores",
     "alerts",

@@ -156,7 +156,7 @@ class IngestRecord(RunRecord):
     """Lines read, parsed, quarantined and out of window, per file and in total."""
 
     STAGE = "ingest"
-    WRITES = ("parsed", "quarantine", "out_of_window")
+    WRITES = ("parsed", "quarantine")
     SUMMARY = (*LINE_COUNTS, "truncated_files")
 
     read: int

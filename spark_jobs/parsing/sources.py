@@ -14,7 +14,7 @@ contiguous and in file order; the per-block counts come from the aggregation ing
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
@@ -25,16 +25,27 @@ from spark_jobs.errors import StageFailed
 from spark_jobs.lake import storage
 
 
-def list_files(spark: SparkSession, glob: str, missing_ok: bool = False) -> list[str]:
-    """Files (not folders) matching a Hadoop glob, fully qualified and sorted.
+def list_file_stats(
+    spark: SparkSession, glob: str, missing_ok: bool = False
+) -> list[storage.FileStat]:
+    """Files (not folders) matching a Hadoop glob, with size and mtime, sorted by path (in the
+    ``file:/x`` spelling Spark gives its rows).
 
     ``missing_ok`` is for hourly landing folders, where an hour with no traffic has no file.
     """
-    statuses = storage.glob(spark, glob)
-    files = sorted(same_form(str(s.getPath().toString())) for s in statuses if s.isFile())
-    if not files and not missing_ok:
+    stats = sorted(
+        (replace(stat, path=same_form(stat.path)) for stat in storage.glob(spark, glob)
+         if stat.is_file),
+        key=lambda stat: stat.path,
+    )  # fmt: skip
+    if not stats and not missing_ok:
         raise StageFailed(f"no log file matches {glob}")
-    return files
+    return stats
+
+
+def list_files(spark: SparkSession, glob: str, missing_ok: bool = False) -> list[str]:
+    """The paths of ``list_file_stats``."""
+    return [stat.path for stat in list_file_stats(spark, glob, missing_ok)]
 
 
 def read_lines(
@@ -72,8 +83,11 @@ def damaged_file(exc: BaseException) -> str | None:
     """The file a read failed on (a truncated ``.gz``, say), or None for any other failure.
 
     Spark reports it as ``FAILED_READ_FILE`` with a ``path`` parameter, possibly wrapped in a
-    job-abort exception, so the JVM cause chain is searched.
+    job-abort exception: over Spark Connect the error's parameters, or failing those its
+    message, say so; in a classic session the JVM cause chain is searched.
     """
+    if (path := _failed_read_path(exc)) is not None:
+        return same_form(path)
     java = getattr(exc, "java_exception", None)
     for _ in range(10):
         if java is None:
@@ -89,8 +103,33 @@ def damaged_file(exc: BaseException) -> str | None:
     return None
 
 
+_FAILED_READ = re.compile(
+    r"FAILED_READ_FILE[^\n]*?(?:file|path)\s+`?((?:file|s3a?|hdfs|gs):[^`\s]+)`?"
+)
+
+
+def _failed_read_path(exc: BaseException) -> str | None:
+    """The ``path`` of a ``FAILED_READ_FILE`` error raised in this process (Spark Connect)."""
+    for error in (exc, exc.__cause__):
+        if error is None or getattr(error, "java_exception", None) is not None:
+            continue
+        try:
+            condition = str(error.getCondition() or "")  # type: ignore[attr-defined]
+            params = dict(error.getMessageParameters() or {})  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - not a PySparkException
+            condition, params = "", {}
+        if condition.startswith("FAILED_READ_FILE") and params.get("path"):
+            return str(params["path"])
+        if (match := _FAILED_READ.search(str(error))) is not None:
+            return match.group(1)
+    return None
+
+
 def same_form(path: str) -> str:
-    """``file:///x`` (Spark's errors) and ``file:/x`` (Hadoop paths) name the same file."""
+    """``file:///x`` (Spark's errors), ``file:/x`` (Spark's file paths) and ``/x`` name the same
+    file: one spelling, ``file:/x``, the one Spark's ``_metadata.file_path`` uses."""
+    if path.startswith("/"):
+        return f"file:{path}"
     return re.sub(r"^file:/+", "file:/", path)
 
 

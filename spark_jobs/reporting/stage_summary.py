@@ -9,7 +9,7 @@ run record the stage wrote (``lake.records``), so every stage gets one without c
     botwatch ingest ok  use case behavioural_bots
       interval  2015-05-17 00:00 → 2015-05-18 00:00 UTC (24 h)  =  2015-05-16 20:00 → ...
       counts    read 10,000  parsed 9,870  quarantined 12  out of window 118
-      wrote     <lake>/parsed/use_case=…/interval=…  (+ quarantine, out_of_window)
+      wrote     <lake>/parsed/use_case=…/interval=…  (+ quarantine)
       took      31.2 s
 
 Pure Python (zoneinfo): unit-tested without Spark, and used by the deliver task in Airflow.
@@ -91,6 +91,9 @@ class StageSummary:
     :param record: the run record it wrote this run; None when it failed before writing one.
     :param wrote: paths it wrote: its first interval partition, then the record's other paths.
     :param failure: the one-line reason of a failed run; None when it succeeded.
+    :param phases: label -> seconds, shown after ``took``: the process's time before ``main``
+        (interpreter start and imports, not part of ``took``), then where ``took`` went
+        (session, work); the writes are part of the work (Spark runs a plan when it writes).
     """
 
     stage: str
@@ -102,6 +105,7 @@ class StageSummary:
     record: RunRecord | None = None
     wrote: tuple[str, ...] = ()
     failure: str | None = None
+    phases: tuple[tuple[str, float], ...] = ()
 
     @property
     def gate_failed(self) -> bool:
@@ -129,7 +133,10 @@ class StageSummary:
             lines.append("  counts    " + "  ".join(f"{k} {_number(v)}" for k, v in counts.items()))
         for i, path in enumerate(self.wrote):
             lines.append(f"  {'wrote' if i == 0 else '':<8}  {path}")
-        lines.append(f"  took      {took_text(self.took_s)}")
+        took = f"  took      {took_text(self.took_s)}"
+        if self.phases:
+            took += "  (" + ", ".join(f"{k} {took_text(v)}" for k, v in self.phases) + ")"
+        lines.append(took)
         return lines
 
     def text(self) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from spark_jobs.lake.layout import parse_instant
 from spark_jobs.lake.records import RECORD_TYPES, IngestRecord, RecordError, RunRecord
 from spark_jobs.lake.runs import StageContext
 from spark_jobs.reporting.stage_summary import StageSummary, emit, written_paths
-from spark_jobs.session import spark_session
+from spark_jobs.session import has_active_session, is_remote, spark_session
 from spark_jobs.stage.shipping import ship_code
 
 log = logging.getLogger("botwatch")
@@ -167,6 +168,7 @@ def print_summary(ctx: StageContext, began: float, failure: str | None = None) -
         end=ctx.end,
         timezone=ctx.usecase.timezone,
         took_s=time.monotonic() - began,
+        phases=phases_of(began),
         record=record,
         wrote=written_paths(record, ctx.path),
         failure=failure,
@@ -174,11 +176,40 @@ def print_summary(ctx: StageContext, began: float, failure: str | None = None) -
     emit(summary)
 
 
+def process_age_s() -> float | None:
+    """Seconds since this process started (interpreter start and imports before ``main``), or
+    None where ``/proc`` cannot tell."""
+    try:
+        with open("/proc/self/stat", "rb") as handle:
+            started_ticks = int(handle.read().rsplit(b")", 1)[1].split()[19])
+        with open("/proc/uptime", "rb") as handle:
+            uptime = float(handle.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(0.0, uptime - started_ticks / os.sysconf("SC_CLK_TCK"))
+
+
+#: Monotonic times of the run's phases (``run_main``), for the summary's ``took`` line.
+_phases: dict[str, float] = {}
+
+
+def phases_of(began: float) -> tuple[tuple[str, float], ...]:
+    """(label, seconds) of the process start, the session and the work of this run."""
+    out = []
+    if (age := _phases.get("process_age")) is not None:
+        out.append(("before main", age))
+    if (ready := _phases.get("session")) is not None:
+        out += [("session", ready - began), ("work", time.monotonic() - ready)]
+    return tuple(out)
+
+
 def run_main(stage: str, body: Callable[[Any, StageContext], None], argv: list[str] | None) -> int:
     """Run ``body(spark, ctx)`` with logging, turn StageFailed into exit code 1 and a bad config
     into its one line and exit code 2 (no traceback), and end with the stage summary whatever
     happened (an unexpected error is re-raised after it)."""
     began = time.monotonic()
+    _phases.clear()
+    _phases["process_age"] = process_age_s()
     setup_logging()
     module = sys.modules.get(getattr(body, "__module__", ""))
     try:
@@ -187,8 +218,13 @@ def run_main(stage: str, body: Callable[[Any, StageContext], None], argv: list[s
         print(exc, file=sys.stderr)
         return 2
     _written.pop(ctx.run_record_path(), None)
+    spark = None
+    # In-process callers (tests, ``botwatch`` tools) may already hold the session: keep theirs.
+    reused = has_active_session()
     try:
-        run_body(get_spark(ctx), ctx, body)
+        spark = get_spark(ctx)
+        _phases["session"] = time.monotonic()
+        run_body(spark, ctx, body)
     except StageFailed as exc:
         log.error("%s %s failed: %s", ctx.usecase.id, stage, exc)
         print_summary(ctx, began, str(exc))
@@ -200,5 +236,18 @@ def run_main(stage: str, body: Callable[[Any, StageContext], None], argv: list[s
     except Exception as exc:
         print_summary(ctx, began, f"{type(exc).__name__}: {exc}")
         raise
+    finally:
+        if not reused:
+            release(spark)
     print_summary(ctx, began)
     return 0
+
+
+def release(spark: Any) -> None:
+    """End a Connect session on its server (its cached data and artifacts go with it); a
+    classic session ends with this process's JVM."""
+    if spark is not None and is_remote(spark):
+        try:
+            spark.stop()
+        except Exception as exc:  # noqa: BLE001 - the server drops idle sessions anyway
+            log.warning("could not release the Spark Connect session: %s", exc)

@@ -10,8 +10,12 @@ imported it, and added with ``addPyFile`` before the first job. Executors put th
 of their ``sys.path``, so it wins over any older copy installed in their environment (an
 editable install pointing at another checkout, an image built last week).
 
-``spark.botwatch.shipCode``: ``auto`` (default: ship unless the master is ``local``), ``true``
-or ``false`` (the executors' environment has the right version installed).
+Over Spark Connect the zip is a session artifact (``addArtifacts(pyfile=True)``): the server's
+Python workers may have been started from another checkout, or an older commit, than this
+client, so ``auto`` always ships there (a zip of a few hundred kB, added in well under a second).
+
+``spark.botwatch.shipCode``: ``auto`` (default: ship over Connect and unless the master is
+``local``), ``true`` or ``false`` (the executors' environment has the right version installed).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import spark_jobs
+from spark_jobs.session import is_remote, master_of
 
 log = logging.getLogger("botwatch")
 
@@ -38,13 +43,14 @@ def package_dir() -> Path:
     return Path(spark_jobs.__file__).resolve().parent
 
 
-def should_ship(master: str, setting: str = "auto") -> bool:
-    """Whether executors need the code shipped, from the master URL and ``spark.botwatch.shipCode``."""
+def should_ship(master: str, setting: str = "auto", remote: bool = False) -> bool:
+    """Whether executors need the code shipped, from the master URL, whether the session is a
+    Connect client (``remote``) and ``spark.botwatch.shipCode``."""
     value = setting.strip().lower()
     if value not in {"auto", "true", "false"}:
         raise ValueError(f"{SHIP_CONF} must be auto, true or false, not {setting!r}")
     if value == "auto":
-        return not master.startswith("local")
+        return remote or not master.startswith("local")
     return value == "true"
 
 
@@ -63,18 +69,29 @@ def zip_package(source: Path, target_dir: Path) -> Path:
     return target
 
 
+#: Session -> the zip shipped to it: a session takes an artifact's name once.
+_shipped: dict[Any, Path] = {}
+
+
 def ship_code(spark: Any) -> Path | None:
     """Zip ``spark_jobs`` and add it to the session's Python path on every executor.
 
     :returns: the zip, or None when the master is local or shipping is off.
     """
-    sc = spark.sparkContext
-    if not should_ship(sc.master, sc.getConf().get(SHIP_CONF, "auto")):
+    remote = is_remote(spark)
+    if not should_ship(master_of(spark), spark.conf.get(SHIP_CONF, "auto"), remote):
         return None
+    session = getattr(spark, "session_id", None) if remote else id(spark.sparkContext)
+    if session in _shipped:
+        return _shipped[session]  # a session a caller reuses (in-process runs) has it already
     folder = Path(tempfile.mkdtemp(prefix="botwatch-code-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     archive = zip_package(package_dir(), folder)
-    sc.addPyFile(str(archive))
+    if remote:
+        spark.addArtifacts(str(archive), pyfile=True)
+    else:
+        spark.sparkContext.addPyFile(str(archive))
+    _shipped[session] = archive
     log.info(
         "shipped spark_jobs from %s to the executors (%d kB)",
         package_dir(),

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import spark_jobs
 from spark_jobs.config.paths import HOME_ENV
+from spark_jobs.session import REMOTE_ENV
 
 if TYPE_CHECKING:
     from spark_jobs.config.usecase import UseCase
@@ -33,6 +34,7 @@ LOG_LEVEL_ENV = "BOTWATCH_SPARK_LOG_LEVEL"
 #: Variables of the submitter's environment handed on to the job when set.
 PASSED_ENV = (
     "SPARK_LOCAL_IP", "JAVA_HOME", "BOTWATCH_LOGS", "BOTWATCH_EXPECTATIONS_DIR", LOG_LEVEL_ENV,
+    REMOTE_ENV,
 )  # fmt: skip
 #: The Spark conf key of the driver JVM's options; spark-submit applies it in client mode.
 DRIVER_JAVA_OPTIONS = "spark.driver.extraJavaOptions"

@@ -45,8 +45,7 @@ def test_an_ingest_that_ran_says_interval_counts_where_and_how_long():
         "2015-05-16 20:00 → 2015-05-17 20:00 America/New_York",
         "  counts    read 10,000  parsed 9,870  quarantined 12  out of window 118"
         "  truncated files 0",
-        "  wrote     /lake/parsed/use_case=uc/interval=20150517T000000Z"
-        "  (+ quarantine, out_of_window)",
+        "  wrote     /lake/parsed/use_case=uc/interval=20150517T000000Z  (+ quarantine)",
         "  took      31.2 s",
     ]
 
@@ -177,3 +176,12 @@ def test_emit_prints_to_stderr_or_logs_each_line_in_order(capsys, caplog):
         emit(summary, logging.getLogger("botwatch.test"))
     assert [r.getMessage() for r in caplog.records] == summary.lines()
     assert capsys.readouterr().err == ""
+
+
+def test_the_took_line_shows_where_the_time_went():
+    summary = _summary(_ingest())
+    timed = StageSummary(**{**summary.__dict__, "phases": (("before main", 1.25), ("session", 0.4),
+                                                           ("work", 30.84))})  # fmt: skip
+    assert (
+        timed.lines()[-1] == "  took      31.2 s  (before main 1.2 s, session 0.4 s, work 30.8 s)"
+    )

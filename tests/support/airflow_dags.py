@@ -17,9 +17,11 @@ from pathlib import Path
 
 import yaml
 
+from spark_jobs.session import REMOTE_ENV
 from tests.support.paths import REPO
 
 VENV_BIN = Path(sys.executable).parent
+SUBMIT_SHIM_DIR = REPO / "plugins" / "botwatch_airflow" / "bin"
 #: The embedded default: every stage in its driver's JVM.
 LOCAL_SPARK = json.dumps({"conn_type": "spark", "host": "local[*]"})
 
@@ -38,13 +40,16 @@ def write_usecase(configs: Path, usecase: str = "behavioural_bots", **overrides:
 
 def checkout_env(**settings: str) -> dict[str, str]:
     """This environment without its Airflow and botwatch settings, plus what every test's
-    ``airflow`` needs (this checkout's plugins and code, the venv, Spark on loopback), plus
-    ``settings``."""
+    ``airflow`` needs (this checkout's plugins and code, the venv, Spark on loopback, the run's
+    Spark Connect server), plus ``settings``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "BOTWATCH"))}
+    # The run's Spark Connect server (tests/conftest.py), unless ``settings`` says otherwise.
+    env[REMOTE_ENV] = os.environ.get(REMOTE_ENV, "")
     env.update(
         AIRFLOW__CORE__PLUGINS_FOLDER=str(REPO / "plugins"),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
+        # botwatch's spark-submit first, as make airflow has it (spark_jobs.stage.launcher)
+        PATH=os.pathsep.join([str(SUBMIT_SHIM_DIR), str(VENV_BIN), env.get("PATH", "")]),
         PYSPARK_PYTHON=sys.executable,
         SPARK_LOCAL_IP="127.0.0.1",
         GX_ANALYTICS_ENABLED="false",

@@ -12,7 +12,7 @@ from tests.support.live_airflow import BACKFILL_DAYS, LIVE_USECASE, LiveAirflow,
 
 
 @pytest.fixture(scope="package")
-def live_airflow(tmp_path_factory) -> LiveAirflow:
+def live_airflow(tmp_path_factory, spark_remote) -> LiveAirflow:
     with running_airflow(tmp_path_factory.mktemp("live")) as live:
         yield live
 

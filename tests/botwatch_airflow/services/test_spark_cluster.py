@@ -16,6 +16,7 @@ from botwatch_airflow.services import processes, spark_cluster
 from botwatch_airflow.services.processes import ServiceError
 from botwatch_airflow.services.spark_cluster import ClusterSettings
 
+from spark_jobs.session import REMOTE_ENV
 from spark_jobs.stage import SPARK_STAGES
 from tests.support.airflow_dags import airflow_test_env, dags_test, partition, write_usecase
 
@@ -175,8 +176,13 @@ def test_the_same_dag_runs_on_a_standalone_cluster(cluster, tmp_path):
 
     configs, lake = tmp_path / "configs", tmp_path / "lake"
     write_usecase(configs, alert={"sinks": [{"type": "file", "path": "alerts.jsonl"}]})
+    # Classic spark-submits, one driver per stage, as on YARN: the path that needs no server.
     env = airflow_test_env(
-        tmp_path, configs=configs, lake=lake, spark_connection=spark_cluster.connection_json(s)
+        tmp_path,
+        configs=configs,
+        lake=lake,
+        spark_connection=spark_cluster.connection_json(s),
+        extra={REMOTE_ENV: ""},
     )
     result = dags_test(env, "behavioural_bots", "2015-05-19T00:00:00+00:00")
     output = result.stdout + result.stderr

@@ -302,10 +302,9 @@ def test_a_fresh_process_loads_and_scores_the_same(spark, model, saved, train_df
     train_df.write.parquet(source)
     script = (
         "import sys\n"
-        "from pyspark.sql import SparkSession\n"
         "from spark_jobs.models.anomaly.ensemble import load\n"
-        "spark = SparkSession.builder.master('local[1]')"
-        ".config('spark.ui.enabled', 'false').getOrCreate()\n"
+        "from spark_jobs.session import spark_session\n"
+        "spark = spark_session('fresh-process', 'test')\n"
         "model = load(spark, sys.argv[1])\n"
         "model.score(spark.read.parquet(sys.argv[2])).write.parquet(sys.argv[3])\n"
     )

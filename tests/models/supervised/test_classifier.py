@@ -159,13 +159,9 @@ def test_fresh_process_scores_like_this_one(spark, balanced, fitted, tmp_path):
     balanced.write.parquet(data_path)
     script = textwrap.dedent(
         f"""
-        from pyspark.sql import SparkSession
         from spark_jobs.models.supervised import classifier
-        spark = (SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false")
-                 .config("spark.sql.shuffle.partitions", "1")
-                 .config("spark.driver.extraJavaOptions",
-                         "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
-                 .getOrCreate())
+        from spark_jobs.session import spark_session
+        spark = spark_session("fresh-process", "test")  # the run's server, or classic
         model = classifier.load(spark, {model_path!r})
         model.score(spark.read.parquet({data_path!r})).write.parquet({out_path!r})
         spark.stop()
