@@ -237,6 +237,10 @@ def _calibrate(model: AnomalyModel, train: DataFrame, relative_error: float) -> 
         }
 
 
+#: Training sets up to this many sessions are fitted in one partition (see ``fit``).
+ONE_PARTITION_ROWS = 200_000
+
+
 def fit(df: DataFrame, features: Sequence[str], cfg: ModelConfig) -> AnomalyModel:
     """Fit the ensemble on the sessions in ``df``.
 
@@ -263,7 +267,13 @@ def fit(df: DataFrame, features: Sequence[str], cfg: ModelConfig) -> AnomalyMode
         profile = explain.feature_profile(data, features)
         preprocess = fit_preprocessing(data, features)
         columns = [log_col(j) for j in range(len(features))] + [SCALED]
-        with _persisted(preprocess.transform(data).select(*columns)) as train:
+        prepared = preprocess.transform(data).select(*columns)
+        if rows <= ONE_PARTITION_ROWS:
+            # Each iteration of KMeans, BisectingKMeans and GMM is a Spark job: on a small
+            # training set, one partition makes each ~4x cheaper than a task per shuffle
+            # partition (train stage 13 s -> see bench/README.md).
+            prepared = prepared.coalesce(1)
+        with _persisted(prepared) as train:
             train.count()  # materialise it before the raw copy goes
             data.unpersist()
             std = [float(s) for s in preprocess.scaler.std.toArray()]
