@@ -67,10 +67,13 @@ def why_no_data(record: IngestRecord, globs: list[str]) -> str | None:
 
 
 def write_partitions(ctx: StageContext, parsed: Any, quarantined: Any) -> None:
-    """Both datasets of the interval, even empty: downstream stages read the folders."""
+    """Both datasets of the interval, even empty: downstream stages read the folders. User
+    agents seen by earlier runs are remembered in the lake (``sources/user_agents``)."""
     from spark_jobs.features.enrichment import enrich
+    from spark_jobs.features.python_described import describer_version
 
-    enrich(parsed).write.mode("overwrite").parquet(ctx.path("parsed"))
+    agents = f"{ctx.lake_root.rstrip('/')}/sources/user_agents/v={describer_version()}"
+    enrich(parsed, agents=agents).write.mode("overwrite").parquet(ctx.path("parsed"))
     quarantined.write.mode("overwrite").parquet(ctx.path("quarantine"))
 
 

@@ -22,6 +22,7 @@ from spark_jobs.features.python_described import (
     USER_AGENT_SCHEMA,
     ipv6_batches,
     join_described,
+    remembered_agents,
     with_user_agent_fields,
 )
 
@@ -160,11 +161,13 @@ def with_client_fields(df: DataFrame) -> DataFrame:
     return _client_columns(join_described(df, ipv6, ipv6_batches, IPV6_SCHEMA, broadcast=True))
 
 
-def enrich(df: DataFrame, broadcast: bool = True) -> DataFrame:
+def enrich(df: DataFrame, broadcast: bool = True, agents: str | None = None) -> DataFrame:
     """All enrichment columns (``ENRICHED_SCHEMA``, in its order), after the input columns.
 
     Reads ``df`` three times (distinct user agents, distinct IPv6 clients, the rows): cache it
-    first, as the ingest stage does, or its parsing runs three times.
+    first, or read it from Parquet as the ingest stage does, or its parsing runs three times.
+    ``agents``: a folder of remembered user-agent descriptions (``remembered_agents``).
     """
-    df = with_user_agent_fields(df, broadcast=broadcast)
+    described = None if agents is None else remembered_agents(df.sparkSession, df, agents)
+    df = with_user_agent_fields(df, broadcast=broadcast, described=described)
     return with_client_fields(with_path_fields(df))

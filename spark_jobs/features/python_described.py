@@ -138,7 +138,45 @@ def join_described(
     return joined.drop(TMP + "join_key", _KEY)
 
 
-def with_user_agent_fields(df: DataFrame, broadcast: bool = True) -> DataFrame:
+#: Bump when ``_describer`` describes user agents differently: remembered ones are dropped.
+DESCRIBER_VERSION = 1
+
+
+def describer_version() -> str:
+    """What the remembered descriptions depend on: this module's rules and both packages."""
+    from importlib.metadata import version
+
+    packages = (version("ua-parser"), version("crawler-user-agents"))
+    return re.sub(r"[^0-9A-Za-z._-]", "_", f"{DESCRIBER_VERSION}-{'-'.join(packages)}")
+
+
+def remembered_agents(spark: Any, df: DataFrame, folder: str) -> DataFrame:
+    """The described rows of ``df``'s distinct user agents, describing only those ``folder``
+    does not hold yet and adding them to it (one ``part=`` folder per run).
+
+    A day's run of a site sees mostly the agents of earlier days: they are read, not parsed
+    again in Python. Two runs adding the same agent at once add it twice; reads keep one.
+    A run killed while writing leaves only Spark's ``_temporary`` files, which reads skip.
+    """
+    import uuid
+
+    from spark_jobs.lake import storage
+
+    keys = df.select(F.col("user_agent").alias(_KEY)).where(F.col(_KEY).isNotNull()).distinct()
+    if storage.exists(spark, folder):
+        known = spark.read.schema(_AGENTS).parquet(folder).select(_KEY)
+        keys_to_describe = keys.join(known, _KEY, "left_anti")
+    else:
+        keys_to_describe = keys
+    described = keys_to_describe.mapInPandas(_agent_batches, _AGENTS)
+    described.write.parquet(f"{folder}/part={uuid.uuid4().hex[:16]}")
+    every = spark.read.schema(_AGENTS).parquet(folder).select(*_AGENTS.fieldNames())
+    return every.join(keys, _KEY, "left_semi").dropDuplicates([_KEY])
+
+
+def with_user_agent_fields(
+    df: DataFrame, broadcast: bool = True, described: DataFrame | None = None
+) -> DataFrame:
     """Add ``ua_family``, ``ua_major``, ``os_family``, ``device_family`` (ua-parser),
     ``is_declared_crawler`` and ``crawler_name`` (crawler-user-agents).
 
@@ -153,9 +191,15 @@ def with_user_agent_fields(df: DataFrame, broadcast: bool = True) -> DataFrame:
     The distinct set is broadcast: ~0.5% of lines in real logs, a few MB. Pass
     ``broadcast=False`` for logs where most lines carry a unique (randomised) user agent.
     Without caching, ``df`` is computed twice (for the distinct set and for the join): the
-    ingest stage enriches its cached lines.
+    ingest stage enriches lines it reads from Parquet. ``described``: the rows of
+    ``remembered_agents`` instead of describing every distinct agent now.
     """
-    joined = join_described(df, F.col("user_agent"), _agent_batches, _AGENTS, broadcast)
+    if described is None:
+        joined = join_described(df, F.col("user_agent"), _agent_batches, _AGENTS, broadcast)
+    else:
+        right = F.broadcast(described) if broadcast else described
+        on = F.col("user_agent") == F.col(_KEY)
+        joined = df.join(right, on, "left").drop(_KEY)
     added = {name: F.col(TMP + name) for name in _UA_COLUMNS}
     added["is_declared_crawler"] = F.coalesce(added["is_declared_crawler"], F.lit(False))
     return joined.select(*[F.col(c) for c in df.columns], *[c.alias(n) for n, c in added.items()])
