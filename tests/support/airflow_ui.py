@@ -42,9 +42,19 @@ def chromium_or_skip() -> str:
 
 
 def log_in(page, base_url: str, password: str, user: str = "admin") -> None:
-    """Open the UI, which sends a new visitor to the SimpleAuthManager form, and sign in."""
-    page.goto(f"{base_url}/")
-    page.wait_for_url("**/auth/login**", timeout=TIMEOUT_MS)
+    """Open the UI, which sends a new visitor to the SimpleAuthManager form, and sign in.
+
+    The UI's own script redirects to the form; on a loaded machine that redirect can abort the
+    navigation Chromium is still in (``net::ERR_ABORTED``), so the visit is tried again.
+    """
+    for attempt in range(3):
+        try:
+            page.goto(f"{base_url}/")
+            page.wait_for_url("**/auth/login**", timeout=TIMEOUT_MS)
+            break
+        except Exception as exc:  # noqa: BLE001 - playwright's Error; only an abort is retried
+            if "ERR_ABORTED" not in str(exc) or attempt == 2:
+                raise
     page.get_by_label("Username").fill(user)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
