@@ -24,7 +24,9 @@ interval is a misconfiguration and fails. Lines that do not parse are data: the 
 
 from __future__ import annotations
 
+import logging
 import sys
+import time
 from typing import Any
 
 from spark_jobs.errors import StageFailed
@@ -36,6 +38,8 @@ from spark_jobs.parsing import selecting
 from spark_jobs.parsing.schema import PARSED_SCHEMA, QUARANTINE_SCHEMA
 from spark_jobs.parsing.sources import list_file_stats
 from spark_jobs.stage.runner import run_main, write_run_record
+
+log = logging.getLogger("botwatch")
 
 
 def find_files(spark: Any, ctx: StageContext, globs: list[str]) -> list[storage.FileStat]:
@@ -90,7 +94,9 @@ def select_and_write(
     include = ctx.usecase.source.out_of_window == "include"
     window = None if include else (ctx.start, ctx.end)
     parsed = selecting.parsed_lines(spark, store, entries, window)
+    began = time.monotonic()
     write_partitions(ctx, parsed, selecting.quarantined_lines(spark, store, entries))
+    log.info("selected, enriched and wrote the interval in %.1f s", time.monotonic() - began)
     in_window = selecting.lines_per_file(spark, ctx.path("parsed"), (ctx.start, ctx.end))
     files_out = selecting.file_counts(entries, in_window)
     if include:

@@ -229,7 +229,7 @@ def connect_server(ctx: Context) -> Iterator[dict[str, Any]]:
         info.update(url=url, driver_memory=settings.driver_memory,
                     start_s=round(time.perf_counter() - began, 1))  # fmt: skip
         ctx.env[REMOTE_ENV] = url
-        ctx.servers = [settings.service.pid]
+        ctx.servers = [settings.service.pid()]
         log(f"Spark Connect server {url} up in {info['start_s']} s (pid {ctx.servers[0]})")
         yield info
 

@@ -2,11 +2,11 @@
 
 A daily run of a monthly file used to parse the whole month each day, and every use case on the
 same logs parsed it again. The store parses a file once, for every use case that reads it with
-the same format settings, and keeps its lines by event day, so a run reads only its slice::
+the same format settings, and keeps its lines by event month, so a run reads only its slice::
 
     sources/<format>-<key>/manifest/<file id>.json       what the store holds of one log file
-    sources/<format>-<key>/takes/<take id>/file_id=<file id>/outcome=parsed/day=<YYYY-MM-DD>/
-    sources/<format>-<key>/takes/<take id>/file_id=<file id>/outcome=quarantine/day=__HIVE_DEFAULT_PARTITION__/
+    sources/<format>-<key>/takes/<take id>/file_id=<file id>/outcome=parsed/month=<YYYY-MM>/
+    sources/<format>-<key>/takes/<take id>/file_id=<file id>/outcome=quarantine/month=__HIVE_DEFAULT_PARTITION__/
 
 ``<key>`` hashes what decides how a line parses (format spec, log time zone, JSON field names,
 ``PARSER_VERSION``), so two use cases share a store exactly when they would parse alike. A *take*
@@ -37,8 +37,8 @@ from spark_jobs.lake import storage
 
 #: Bump when a parser change makes lines parse differently: every store then starts afresh.
 PARSER_VERSION = 1
-#: Spark's folder name for a null partition value (quarantined lines have no event day).
-NULL_DAY = "__HIVE_DEFAULT_PARTITION__"
+#: Spark's folder name for a null partition value (quarantined lines have no event time).
+NULL_MONTH = "__HIVE_DEFAULT_PARTITION__"
 
 
 def file_id(path: str) -> str:
@@ -138,14 +138,18 @@ class SourceStore:
         return f"{self.take_path(entry.take)}/file_id={file_id(entry.path)}"
 
     def parsed_folders(self, entry: FileEntry, days: list[str] | None) -> list[str]:
-        """The folders holding the file's parsed lines of ``days`` (None: every day)."""
+        """The folders holding the file's parsed lines of ``days`` (None: every day): one per
+        month, whose Parquet row groups a time filter then skips (log files are in time
+        order). Months, not days: a take writes one folder per file and month without
+        sorting its rows, and a years-long file has tens of them, not a thousand."""
         wanted = entry.days if days is None else [d for d in days if entry.days.get(d)]
-        return [f"{self.file_folder(entry)}/outcome=parsed/day={day}" for day in sorted(wanted)]
+        months = sorted({day[:7] for day in wanted})
+        return [f"{self.file_folder(entry)}/outcome=parsed/month={month}" for month in months]
 
     def quarantine_folders(self, entry: FileEntry) -> list[str]:
         if not entry.quarantined - int(entry.truncated):
             return []
-        return [f"{self.file_folder(entry)}/outcome=quarantine/day={NULL_DAY}"]
+        return [f"{self.file_folder(entry)}/outcome=quarantine/month={NULL_MONTH}"]
 
     def drop_take_of(self, spark: Any, entry: FileEntry) -> None:
         """Remove a replaced entry's folder (its take may still hold other files)."""

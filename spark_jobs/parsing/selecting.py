@@ -10,6 +10,8 @@ the run of their own interval selects them) and ``quarantined`` all of the file'
 
 from __future__ import annotations
 
+import logging
+import time
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +25,8 @@ from spark_jobs.lake.source_store import FileEntry, SourceStore, utc_days
 from spark_jobs.parsing.schema import PARSED_SCHEMA, QUARANTINE_SCHEMA, in_interval
 from spark_jobs.parsing.sources import with_line_numbers
 from spark_jobs.parsing.taking import take_files
+
+log = logging.getLogger("botwatch")
 
 _QUARANTINE_READ = T.StructType(
     [
@@ -58,8 +62,15 @@ def ensure_taken(
             replaced.append(entry)
         to_take.append(stat)
     if to_take:
+        began = time.monotonic()
         for entry in take_files(spark, store, to_take, digests, source):
             current[entry.path] = entry
+        log.info(
+            "took %d file(s) into %s in %.1f s; %d already there",
+            len(to_take), store.root, time.monotonic() - began, len(files) - len(to_take),
+        )  # fmt: skip
+    else:
+        log.info("all %d file(s) already in %s", len(files), store.root)
     for old in replaced:
         store.drop_take_of(spark, old)
     return [current[f.path] for f in files]

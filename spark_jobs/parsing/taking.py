@@ -1,7 +1,7 @@
 """Take log files into the source store: one pass from text to Parquet, nothing cached.
 
 One Spark job reads the files, parses every line and writes each line once, partitioned by file,
-outcome (parsed / quarantine) and UTC event day (``lake.source_store``). Quarantined lines keep
+outcome (parsed / quarantine) and UTC event month (``lake.source_store``), without sorting. Quarantined lines keep
 their raw text and their position in the file; parsed lines keep their position only (two
 longs, for the line numbers of quarantined lines). The counts per file, block, outcome, reason
 and day come from a scan of the written take's small columns, not from a cache of the lines: the
@@ -13,7 +13,9 @@ files are read again, that file up to its damage (its unreadable rest is one qua
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
@@ -29,7 +31,10 @@ from spark_jobs.parsing.sources import account, damaged_file, read_lines
 
 #: The store's row: the parsed columns, then what a quarantined line keeps.
 POSITION_COLUMNS = ("line", "reason", "block_start", "row_id")
-PARTITION_COLUMNS = ("file_id", "outcome", "day")
+PARTITION_COLUMNS = ("file_id", "outcome", "month")
+#: Output files a write task keeps open at once (one per file, outcome and month it meets)
+#: before it falls back to sorting its rows: a sort of every line is most of a take's cost.
+CONCURRENT_WRITERS = "64"
 
 
 def store_rows(parsed: DataFrame) -> DataFrame:
@@ -43,6 +48,7 @@ def store_rows(parsed: DataFrame) -> DataFrame:
         "row_id",
         F.substring(F.sha2(F.col("source_file"), 256), 1, 16).alias("file_id"),
         F.when(ok, F.lit("parsed")).otherwise(F.lit("quarantine")).alias("outcome"),
+        F.when(ok, F.date_format("ts", "yyyy-MM")).alias("month"),
         F.when(ok, F.date_format("ts", "yyyy-MM-dd")).alias("day"),
     )
 
@@ -58,6 +64,20 @@ def _parse(raw: DataFrame, source: Any) -> tuple[DataFrame, str, Detection | Non
     return parsed, name, detection
 
 
+@contextlib.contextmanager
+def _session_conf(spark: SparkSession, key: str, value: str) -> Iterator[None]:
+    """``key`` set to ``value`` for the block (a caller's session keeps its own value after)."""
+    before = spark.conf.get(key, None)
+    spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        if before is None:
+            spark.conf.unset(key)
+        else:
+            spark.conf.set(key, before)
+
+
 def _write_take(
     spark: SparkSession, store: SourceStore, files: list[str], source: Any
 ) -> tuple[str, set[str], str, Detection | None]:
@@ -69,7 +89,10 @@ def _write_take(
         raw = read_lines(spark, files, frozenset(damaged))
         try:
             parsed, name, detection = _parse(raw, source)
-            store_rows(parsed).write.partitionBy(*PARTITION_COLUMNS).parquet(target)
+            with _session_conf(
+                spark, "spark.sql.maxConcurrentOutputFileWriters", CONCURRENT_WRITERS
+            ):
+                store_rows(parsed).write.partitionBy(*PARTITION_COLUMNS).parquet(target)
             return take, damaged, name, detection
         except Exception as exc:
             storage.delete(spark, target)

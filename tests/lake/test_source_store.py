@@ -99,14 +99,16 @@ def test_folders_named_by_an_entry(tmp_path):
     entry = _entry("file:/logs/a.log")
     base = f"{tmp_path}/sources/s/takes/t1/file_id={source_store.file_id('file:/logs/a.log')}"
     assert store.parsed_folders(entry, ["2015-05-18", "2015-05-19"]) == [
-        f"{base}/outcome=parsed/day=2015-05-18"
+        f"{base}/outcome=parsed/month=2015-05"
     ]
-    assert store.parsed_folders(entry, None) == [
-        f"{base}/outcome=parsed/day=2015-05-17",
-        f"{base}/outcome=parsed/day=2015-05-18",
+    assert store.parsed_folders(entry, ["2015-06-01"]) == []  # the file has no line that day
+    june = entry.model_copy(update={"days": {**entry.days, "2015-06-01": 4}})
+    assert store.parsed_folders(june, None) == [
+        f"{base}/outcome=parsed/month=2015-05",
+        f"{base}/outcome=parsed/month=2015-06",
     ]
     assert store.quarantine_folders(entry) == [
-        f"{base}/outcome=quarantine/day=__HIVE_DEFAULT_PARTITION__"
+        f"{base}/outcome=quarantine/month=__HIVE_DEFAULT_PARTITION__"
     ]
     # a truncated file's one quarantined "line" is its unreadable tail, not a stored row
     assert (

@@ -57,7 +57,7 @@ def test_a_take_no_entry_names_is_never_read(spark, tmp_path):
     store, [entry] = _ensure(spark, tmp_path)
     # what a run killed while writing its take leaves behind
     orphan = tmp_path / "lake" / "sources" / store.root.rsplit("/", 1)[1] / "takes" / "dead"
-    (orphan / "file_id=x" / "outcome=parsed" / "day=2015-05-17").mkdir(parents=True)
+    (orphan / "file_id=x" / "outcome=parsed" / "month=2015-05").mkdir(parents=True)
     _, [again] = _ensure(spark, tmp_path)
     assert again == entry
     rows = selecting.parsed_lines(spark, store, [again], None).collect()
