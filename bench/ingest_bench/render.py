@@ -19,7 +19,7 @@ def markdown(result: dict[str, Any]) -> str:
     if st.get("runs"):
         context = st.get("median_context_ready_s")
         lines.append(
-            f"- spark-startup (the same spark-submit, session only, no work): "
+            f"- spark-startup (the same command, session only, no work): "
             f"{st['median_s']:.1f} s as a whole process; "
             + (f"SparkContext ready after ~{context:.0f} s, " if context else "")
             + f"SparkSession after {session:.1f} s"
@@ -41,6 +41,19 @@ def _intro(result: dict[str, Any]) -> list[str]:
         f"after), commit `{m['commit']}`, {result['input']['description']}.",
         "",
         f"Command: `{result['command']}`",
+        "",
+        *_spark_line(m.get("spark") or {}),
+    ]
+
+
+def _spark_line(spark: dict[str, Any]) -> list[str]:
+    if spark.get("mode") != "connect":
+        return ["Spark: classic (a driver JVM per spark-submit).", ""] if spark else []
+    return [
+        f"Spark: connect (as `make airflow` runs it): one Spark Connect server on `local[*]` "
+        f"with {spark.get('driver_memory')} of driver memory, up in {spark.get('start_s')} s "
+        "before the first run and shared by every run; its RSS and CPU time are counted in "
+        "every Spark run's figures, the wall time is the client's, whole process.",
         "",
     ]
 
