@@ -269,9 +269,7 @@ def fit(df: DataFrame, features: Sequence[str], cfg: ModelConfig) -> AnomalyMode
         columns = [log_col(j) for j in range(len(features))] + [SCALED]
         prepared = preprocess.transform(data).select(*columns)
         if rows <= ONE_PARTITION_ROWS:
-            # Each iteration of KMeans, BisectingKMeans and GMM is a Spark job: on a small
-            # training set, one partition makes each ~4x cheaper than a task per shuffle
-            # partition (train stage 13 s -> see bench/README.md).
+            # Each KMeans / GMM iteration is a Spark job: one partition is cheaper (bench/).
             prepared = prepared.coalesce(1)
         with _persisted(prepared) as train:
             train.count()  # materialise it before the raw copy goes
