@@ -237,8 +237,7 @@ def _calibrate(model: AnomalyModel, train: DataFrame, relative_error: float) -> 
         }
 
 
-#: Training sets up to this many sessions are fitted in one partition (see ``fit``).
-ONE_PARTITION_ROWS = 200_000
+ONE_PARTITION_ROWS = 200_000  # training sets up to this size are fitted in one partition
 
 
 def fit(df: DataFrame, features: Sequence[str], cfg: ModelConfig) -> AnomalyModel:
