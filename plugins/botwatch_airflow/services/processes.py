@@ -231,3 +231,26 @@ def start_all(
             stop(service)
         raise
     return states, waited
+
+
+def service_main(
+    prog: str,
+    description: str,
+    load_settings: Callable[[], object],
+    actions: Mapping[str, Callable[[object], object]],
+    argv: Sequence[str] | None = None,
+) -> int:
+    """The ``up`` / ``down`` / ``status`` command of a service module: one line and exit code
+    1 for a service that fails or a bad setting (pydantic's ``ValueError``)."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("action", choices=list(actions))
+    args = parser.parse_args(argv)
+    try:
+        actions[args.action](load_settings())
+    except (ServiceError, ValueError) as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -21,7 +21,6 @@ work folders, local dirs).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -250,16 +249,10 @@ def status(s: ClusterSettings) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="botwatch-spark", description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=["up", "down", "status"])
-    args = parser.parse_args(argv)
-    try:
-        settings = ClusterSettings.from_env()
-        {"up": up, "down": down, "status": status}[args.action](settings)
-    except (ServiceError, ValueError) as exc:  # ValueError: pydantic's, a bad setting
-        print(f"botwatch-spark: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return processes.service_main(
+        "botwatch-spark", __doc__.splitlines()[0], ClusterSettings.from_env,
+        {"up": up, "down": down, "status": status}, argv,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

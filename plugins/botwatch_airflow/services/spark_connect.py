@@ -18,7 +18,6 @@ ones after ``spark.connect.session.manager.defaultSessionTimeout`` as well.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import sys
@@ -173,18 +172,10 @@ def serving(remote: str | None) -> contextlib.AbstractContextManager[str | None]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="botwatch-spark-connect", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument("action", choices=["up", "down", "status"])
-    args = parser.parse_args(argv)
-    try:
-        settings = ConnectSettings.from_env()
-        {"up": up, "down": down, "status": status}[args.action](settings)
-    except (ServiceError, ValueError) as exc:  # ValueError: pydantic's, a bad setting
-        print(f"botwatch-spark-connect: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return processes.service_main(
+        "botwatch-spark-connect", __doc__.splitlines()[0], ConnectSettings.from_env,
+        {"up": up, "down": down, "status": status}, argv,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":
