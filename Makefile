@@ -123,12 +123,15 @@ down:
 	$(MAKE) --no-print-directory spark-cluster-down || status=$$?; \
 	exit $$status
 
+# The tests start a Connect server of their own on a free port (SPARK_MODE=classic: none, a
+# classic session); BOTWATCH_TEST_SPARK_REMOTE=sc://... reuses a running one instead.
+TEST_ENV := BOTWATCH_SPARK_REMOTE=$(BOTWATCH_TEST_SPARK_REMOTE) BOTWATCH_TEST_SPARK_MODE=$(SPARK_MODE)
 test: install
-	python -m pytest -q tests
+	$(TEST_ENV) python -m pytest -q tests
 
 # Every test that needs no JVM (schema, sinks, rendering, metrics, outbox, DAG factory...).
 test-fast: install
-	python -m pytest -q -m "not spark" tests
+	$(TEST_ENV) python -m pytest -q -m "not spark" tests
 
 lint: install
 	ruff check . && ruff format --check .

@@ -41,6 +41,10 @@ class StageFailed(BotwatchError, RuntimeError):
     """A stage refused its input (quality gate, missing model); the job exits non-zero."""
 
 
+class SparkServerUnavailable(BotwatchError, RuntimeError):
+    """No Spark Connect server answers at the configured URL; names the URL and what to start."""
+
+
 class SinkSetupError(BotwatchError, RuntimeError):
     """A sink cannot be built: a connection or variable is missing. Names which and why."""
 

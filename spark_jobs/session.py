@@ -23,13 +23,23 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
+import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
+
+from spark_jobs.errors import SparkServerUnavailable
 
 log = logging.getLogger("botwatch")
 
 #: The Spark Connect URL every botwatch session connects to, when set (empty: classic).
 REMOTE_ENV = "BOTWATCH_SPARK_REMOTE"
+#: The port of an ``sc://host`` URL that names none (Spark Connect's own default).
+CONNECT_DEFAULT_PORT = 15002
+#: How long a client waits for the server's port before it says none answers. pyspark's own
+#: retries back off for minutes, which hid a missing server as a hung task.
+CONNECT_WAIT_S = float(os.environ.get("BOTWATCH_SPARK_REMOTE_WAIT_S", "20"))
 
 PROFILES: dict[str, dict[str, str]] = {
     "submit": {},
@@ -99,10 +109,38 @@ def _keep_until_session_ends(ref_id: str) -> None:
     """Stands in for ``pyspark.ml.util.del_remote_cache`` (see ``defer_model_releases``)."""
 
 
+def server_address(url: str) -> tuple[str, int]:
+    """``(host, port)`` of a Connect URL ``sc://host[:port][/;params]``."""
+    parts = urlsplit(url)
+    if parts.scheme != "sc" or not parts.hostname:
+        raise SparkServerUnavailable(
+            f"${REMOTE_ENV}={url!r} is not a Spark Connect URL (sc://host:port)"
+        )
+    return parts.hostname, parts.port or CONNECT_DEFAULT_PORT
+
+
+def require_server(url: str, wait_s: float = CONNECT_WAIT_S) -> None:
+    """Fail in seconds, with what to start, when nothing listens at the server's port."""
+    host, port = server_address(url)
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=2):
+                return
+        except OSError as exc:
+            if time.monotonic() >= deadline:
+                raise SparkServerUnavailable(
+                    f"no Spark Connect server answers at {url} (${REMOTE_ENV}): {exc.strerror or exc}; "
+                    "start it with `make spark-connect`, or run classic with SPARK_MODE=classic"
+                ) from None
+        time.sleep(0.5)
+
+
 def _connect_session(app_name: str, url: str, settings: Mapping[str, str]) -> Any:
     """A client session of the server at ``url`` with the settings a session may change."""
     from pyspark.sql import SparkSession
 
+    require_server(url)
     defer_model_releases()
     # spark-submit exports the --master it was given (SparkSubmitOperator always passes one);
     # over Connect the server's master runs the jobs, and pyspark refuses to be given both.

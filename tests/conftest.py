@@ -39,6 +39,13 @@ def spark_remote(tmp_path_factory):
         yield None
         return
     if os.environ.get(REMOTE_ENV):
+        from spark_jobs.errors import SparkServerUnavailable
+        from spark_jobs.session import require_server
+
+        try:
+            require_server(os.environ[REMOTE_ENV])
+        except SparkServerUnavailable as exc:
+            pytest.exit(f"tests: {exc}", returncode=3)
         yield os.environ[REMOTE_ENV]
         return
     from tests.support.spark_server import test_connect_server

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
+import time
 
 import pytest
 
 from spark_jobs import session
+from spark_jobs.errors import SparkServerUnavailable
 from spark_jobs.session import REMOTE_ENV
 from spark_jobs.stage import shipping
 
@@ -89,7 +92,55 @@ def fake_builder(monkeypatch) -> _FakeBuilder:
 
     builder = _FakeBuilder()
     monkeypatch.setattr(SparkSession, "builder", builder)
+    # No server listens: the port check is recorded as a call of the builder instead.
+    monkeypatch.setattr(
+        session, "require_server", lambda url: builder._record("require_server", url)
+    )
     return builder
+
+
+@pytest.fixture
+def listening_port():
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        yield server.getsockname()[1]
+
+
+def test_a_listening_server_is_accepted_at_once(listening_port):
+    started = time.monotonic()
+    session.require_server(f"sc://127.0.0.1:{listening_port}/;user_id=x", wait_s=5)
+    assert time.monotonic() - started < 2
+
+
+def test_no_server_is_a_one_line_error_naming_the_url_and_what_to_start():
+    with socket.socket() as probe:  # a port nothing listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"sc://127.0.0.1:{port}"
+    with pytest.raises(SparkServerUnavailable) as caught:
+        session.require_server(url, wait_s=0.5)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert url in message and REMOTE_ENV in message
+    assert "make spark-connect" in message and "SPARK_MODE=classic" in message
+
+
+@pytest.mark.parametrize(
+    ("url", "address"),
+    [
+        ("sc://10.0.0.5", ("10.0.0.5", 15002)),
+        ("sc://spark.example:443/;use_ssl=true", ("spark.example", 443)),
+    ],
+)
+def test_the_server_address_defaults_to_connects_port(url, address):
+    assert session.server_address(url) == address
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:15002", "127.0.0.1:15002", "sc://"])
+def test_a_url_that_is_not_sc_is_named_in_the_error(url):
+    with pytest.raises(SparkServerUnavailable, match="is not a Spark Connect URL"):
+        session.server_address(url)
 
 
 def test_with_a_remote_url_the_session_is_a_connect_client_with_only_runtime_settings(
@@ -102,7 +153,7 @@ def test_with_a_remote_url_the_session_is_a_connect_client_with_only_runtime_set
         spark = session.spark_session("stage-x", "test", conf)
 
     assert spark is fake_builder.session
-    assert fake_builder.calls[0] == ("remote", (URL,))
+    assert fake_builder.calls[:2] == [("require_server", (URL,)), ("remote", (URL,))]
     assert ("appName", ("stage-x",)) in fake_builder.calls
     assert fake_builder.calls[-1] == ("getOrCreate", ())
     assert not [name for name, _ in fake_builder.calls if name in {"master", "config"}]

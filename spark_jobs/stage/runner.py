@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from spark_jobs.config.loading import load_usecase
-from spark_jobs.errors import ConfigError, StageFailed
+from spark_jobs.errors import ConfigError, SparkServerUnavailable, StageFailed
 from spark_jobs.lake import storage
 from spark_jobs.lake.layout import parse_instant
 from spark_jobs.lake.records import RECORD_TYPES, IngestRecord, RecordError, RunRecord
@@ -225,7 +225,7 @@ def run_main(stage: str, body: Callable[[Any, StageContext], None], argv: list[s
         spark = get_spark(ctx)
         _phases["session"] = time.monotonic()
         run_body(spark, ctx, body)
-    except StageFailed as exc:
+    except (StageFailed, SparkServerUnavailable) as exc:
         log.error("%s %s failed: %s", ctx.usecase.id, stage, exc)
         print_summary(ctx, began, str(exc))
         return 1
