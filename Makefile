@@ -44,6 +44,8 @@ else
 $(error SPARK_MODE must be connect or classic, not $(SPARK_MODE))
 endif
 export AIRFLOW_CONN_SPARK_DEFAULT := {"conn_type":"spark","host":"$(SPARK_MASTER)"}
+# SQLite metadata connections wait a minute for a lock (plugins/botwatch_airflow/services/metadata_db.py).
+export AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS ?= botwatch_airflow.services.metadata_db.CONNECT_ARGS
 export SPARK_LOCAL_IP ?= 127.0.0.1
 export PYSPARK_PYTHON := $(VENV)/bin/python
 export GX_ANALYTICS_ENABLED := false

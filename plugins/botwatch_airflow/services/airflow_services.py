@@ -13,6 +13,9 @@ seconds (``httpx.ConnectError``). What this sets, for every service it starts:
 - the scheduler without its log server (``--skip-serve-logs``: the API server reads the
   task logs from ``$AIRFLOW_HOME/logs`` on this machine, so nothing listens on 8793), the
   DAG processor, and no triggerer (botwatch has no deferrable task);
+- each service under ``keepalive``, which restarts it when it dies, and SQLite connections
+  that wait a minute for a lock (``metadata_db``): the scheduler died here on a run another
+  process rolled back, and every queued run then waited forever;
 - one admin user, ``admin``, whose password is generated once into
   ``$AIRFLOW_HOME/botwatch_passwords.json`` (override: ``AIRFLOW_ADMIN_PASSWORD``).
 
@@ -30,7 +33,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from botwatch_airflow.services import processes
+from botwatch_airflow.services import metadata_db, processes
 from botwatch_airflow.services.processes import Service, ServiceError
 
 #: Service name -> ``airflow`` sub-command; started in this order, stopped in reverse.
@@ -40,6 +43,8 @@ SERVICES: dict[str, list[str]] = {
     "dag-processor": ["dag-processor"],
 }
 ADMIN = "admin"
+#: Each service runs under a keeper that restarts it when it dies (keepalive.py says why).
+KEEPALIVE = [sys.executable, "-m", "botwatch_airflow.services.keepalive", "--"]
 
 
 def airflow_home() -> Path:
@@ -88,6 +93,7 @@ def service_env() -> dict[str, str]:
         "AIRFLOW__CORE__PARALLELISM": os.environ.get("AIRFLOW__CORE__PARALLELISM", "4"),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN}:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(password_file()),
+        **metadata_db.SETTING,
     }
 
 
@@ -122,7 +128,7 @@ def up(timeout_s: float = 300.0) -> None:
         raise ServiceError(f"airflow db migrate failed:\n{migrate.stderr[-2000:]}")
     print(f"starting the Airflow services for {base_url()} ...", flush=True)
     commands = [
-        (service, ["airflow", *args])
+        (service, [*KEEPALIVE, "airflow", *args])
         for service, args in zip(_services(), SERVICES.values(), strict=True)
     ]
     try:
