@@ -25,6 +25,7 @@ from spark_jobs.alerting.candidates import (
     to_records,
     top_session_per_entity,
     with_alert_id,
+    with_check_columns,
     with_sample_requests,
     with_top_features,
 )
@@ -46,20 +47,42 @@ from spark_jobs.lake.runs import StageContext
 from spark_jobs.reporting import run_report
 from spark_jobs.stage.runner import run_main, write_run_record
 
+#: What the lifecycle decisions need of each candidate (``lifecycle.Candidate``).
+LIGHT_COLUMNS = (
+    "alert_id",
+    "entity",
+    "client",
+    "user_agent",
+    "score",
+    "crawler_operator",
+    "spoofed_crawler",
+)
+
 log = logging.getLogger("botwatch.alert")
 
 
 def build_alerts(spark: Any, ctx: StageContext, prior: dict[str, list[dict]]) -> tuple[list, int]:
     """The interval's alert records (raised and suppressed) and how many the cap left out."""
     usecase, cfg = ctx.usecase, ctx.usecase.alert
-    scores = top_session_per_entity(spark.read.parquet(ctx.path("scores")))
+    scores = top_session_per_entity(with_check_columns(spark.read.parquet(ctx.path("scores"))))
     flagged = with_alert_id(
-        candidates(scores, usecase.threshold, cfg.min_requests), usecase.id, ctx.start, ctx.end
+        candidates(scores, usecase.threshold, cfg.min_requests, cfg.spoofed_crawlers == "alert"),
+        usecase.id,
+        ctx.start,
+        ctx.end,
     ).cache()
     try:
         light = [
-            Candidate(r["alert_id"], r["entity"], r["client"], r["user_agent"], float(r["score"]))
-            for r in flagged.select("alert_id", "entity", "client", "user_agent", "score").collect()
+            Candidate(
+                r["alert_id"],
+                r["entity"],
+                r["client"],
+                r["user_agent"],
+                float(r["score"]),
+                r["crawler_operator"],
+                r["spoofed_crawler"],
+            )  # fmt: skip
+            for r in flagged.select(*LIGHT_COLUMNS).collect()
         ]
         decisions = decide(
             light,

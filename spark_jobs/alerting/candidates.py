@@ -27,11 +27,22 @@ ALERT_SCHEMA = (
     "score double, threshold double, interval_start string, interval_end string, "
     "session string, session_start string, session_end string, sessions long, "
     "declared_crawler boolean, crawler_name string, "
+    "crawler_operator string, spoofed_crawler boolean, crawler_check string, "
     "model_version string, model_kind string, requests long, "
     "top_features array<struct<feature: string, value: double, population_median: double, "
     "percentile: double, share: double>>, "
     "sample_requests array<string>, reason string"
 )
+
+
+#: The crawler check's session columns and their types (``features.crawler_check``).
+CHECK_TYPES = {"crawler_operator": "string", "spoofed_crawler": "double", "crawler_check": "string"}
+
+
+def with_check_columns(scores_df: DataFrame) -> DataFrame:
+    """Scores written before the crawler check existed get its columns, as null."""
+    missing = {c: F.lit(None).cast(t) for c, t in CHECK_TYPES.items() if c not in scores_df.columns}
+    return scores_df.withColumns(missing) if missing else scores_df
 
 
 def top_session_per_entity(scores_df: DataFrame) -> DataFrame:
@@ -49,16 +60,22 @@ def top_session_per_entity(scores_df: DataFrame) -> DataFrame:
     )
 
 
-def candidates(scores_df: DataFrame, threshold: float, min_requests: int) -> DataFrame:
-    """Entities worth a person's time: high score and enough requests to judge.
+def candidates(
+    scores_df: DataFrame, threshold: float, min_requests: int, spoofed_alert: bool = False
+) -> DataFrame:
+    """Entities worth a person's time: high score (or, with ``spoofed_alert``, a crawler claim
+    its operator's ranges or domains refute) and enough requests to judge.
 
     The threshold is kept on each row because the config may change later and an alert should
     still say which bar it cleared. Which candidates become alerts (allowlist, realert, cap) is
     decided in ``alert_lifecycle``.
     """
-    return scores_df.where(
-        (F.col("score") >= threshold) & (F.col("requests") >= min_requests)
-    ).withColumn("threshold", F.lit(float(threshold)))
+    worth = F.col("score") >= threshold
+    if spoofed_alert and "spoofed_crawler" in scores_df.columns:
+        worth = worth | (F.col("spoofed_crawler") == 1.0)
+    return scores_df.where(worth & (F.col("requests") >= min_requests)).withColumn(
+        "threshold", F.lit(float(threshold))
+    )
 
 
 def with_alert_id(df: DataFrame, use_case: str, start: datetime, end: datetime) -> DataFrame:
@@ -170,14 +187,19 @@ def _num(value: float | None) -> str:
     return fmt_num(value, none="null")
 
 
-def reason(score: float, threshold: float, top_features: list[dict]) -> str:
-    """``score 98.7 >= 95: robots_txt=1 (median 0, p100), head_share=0.5 (median 0, p97)``."""
+def reason(
+    score: float, threshold: float, top_features: list[dict], spoofed: str | None = None
+) -> str:
+    """``score 98.7 >= 95: robots_txt=1 (median 0, p100), head_share=0.5 (median 0, p97)``,
+    after ``spoofed crawler: <why>; `` when the session's crawler claim is false."""
     parts = [
         f"{f['feature']}={_num(f['value'])} (median {_num(f['population_median'])}"
         + (f", p{f['percentile']:.0f})" if f.get("percentile") is not None else ")")
         for f in top_features
     ]
-    return f"score {score:.1f} >= {_num(threshold)}: " + ", ".join(parts)
+    bar = ">=" if score >= threshold else "<"
+    text = f"score {score:.1f} {bar} {_num(threshold)}: " + ", ".join(parts)
+    return f"spoofed crawler: {spoofed}; {text}" if spoofed else text
 
 
 def _top_features(rows: list[Any] | None) -> list[dict]:
@@ -191,6 +213,23 @@ def _top_features(rows: list[Any] | None) -> list[dict]:
         }
         for row in rows or []
     ]
+
+
+def _crawler_fields(row: Any) -> dict[str, Any]:
+    """The crawler check of the session (``features.crawler_check``); null for features
+    written before it existed."""
+    fields = row.asDict()
+    spoofed = fields.get("spoofed_crawler")
+    return {
+        "crawler_operator": fields.get("crawler_operator"),
+        "spoofed_crawler": None if spoofed is None else bool(spoofed),
+        "crawler_check": fields.get("crawler_check"),
+    }
+
+
+def _spoofed_reason(row: Any) -> str | None:
+    fields = row.asDict()
+    return fields.get("crawler_check") if fields.get("spoofed_crawler") == 1.0 else None
 
 
 def _iso(value: Any) -> str | None:
@@ -227,12 +266,13 @@ def to_records(df: DataFrame, decisions: dict[str, Any], entity_key: str, severi
                 "sessions": int(row["sessions"]),
                 "declared_crawler": bool(row["declared_crawler"]),
                 "crawler_name": row["crawler_name"],
+                **_crawler_fields(row),
                 "model_version": row["model_version"],
                 "model_kind": row["model_kind"],
                 "requests": int(round(row["requests"])),
                 "top_features": top,
                 "sample_requests": list(row["sample_requests"] or []),
-                "reason": reason(row["score"], row["threshold"], top),
+                "reason": reason(row["score"], row["threshold"], top, _spoofed_reason(row)),
             }
         )
     return records

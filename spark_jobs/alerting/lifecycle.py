@@ -31,6 +31,10 @@ class Candidate:
     client: str | None
     user_agent: str | None
     score: float
+    #: ``features.crawler_check``: the operator its user agent claims, and 1.0 when spoofed,
+    #: 0.0 when verified, None when there is no claim or it cannot be judged.
+    crawler_operator: str | None = None
+    spoofed_crawler: float | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,13 @@ def allowlist_reason(
             if candidate.entity != entry.entity:
                 continue
             matched.append("entity")
+        if entry.verified_crawler is not None:
+            if (
+                candidate.crawler_operator != entry.verified_crawler
+                or candidate.spoofed_crawler != 0.0
+            ):
+                continue
+            matched.append(f"verified {entry.verified_crawler} crawler")
         return f"allowlist: {entry.reason} ({', '.join(matched)})"
     return None
 

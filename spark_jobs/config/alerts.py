@@ -37,6 +37,11 @@ class AllowlistEntry(Strict):
         None, description="Regular expression searched (case-insensitive) in the User-Agent."
     )
     entity: str | None = Field(None, description="Exact entity value (e.g. a session id).")
+    verified_crawler: str | None = Field(
+        None,
+        description="An operator of data/verified_crawlers.json (google, bing, ...): matches its "
+        "crawlers only when their address or host name checks out, never a spoofed one.",
+    )
     until: date | None = Field(
         None, description="Last data day the entry applies to; later intervals alert again."
     )
@@ -63,9 +68,23 @@ class AllowlistEntry(Strict):
 
     @model_validator(mode="after")
     def _matches_something(self) -> AllowlistEntry:
-        if self.cidr is None and self.user_agent is None and self.entity is None:
-            raise ValueError("an allowlist entry needs cidr, user_agent or entity")
+        given = (self.cidr, self.user_agent, self.entity, self.verified_crawler)
+        if all(value is None for value in given):
+            raise ValueError(
+                "an allowlist entry needs cidr, user_agent, entity or verified_crawler"
+            )
         return self
+
+    @field_validator("verified_crawler")
+    @classmethod
+    def _operator(cls, value: str | None) -> str | None:
+        if value is not None:
+            from spark_jobs.features.crawler_check import shipped_operators
+
+            known = [op.operator for op in shipped_operators()]
+            if value not in known:
+                raise ValueError(f"unknown crawler operator {value!r}; known: {', '.join(known)}")
+        return value
 
 
 class SeverityConfig(Strict):
@@ -209,6 +228,12 @@ class AlertConfig(Strict):
         description="Entities with fewer requests in the interval are scored but never alerted.",
     )
     max_alerts: int = Field(100, ge=1, description="Cap per interval, highest scores first.")
+    spoofed_crawlers: Literal["alert", "explain"] = Field(
+        "alert",
+        description="alert: a session whose user agent claims a verifiable crawler from an address "
+        "or host its operator does not publish is an alert whatever its score (with min_requests, "
+        "the allowlist and the realert window as usual); explain: only said in the alerts it raises.",
+    )
     top_features: int = Field(3, ge=1, le=20)
     sample_requests: int = Field(5, ge=0, le=50)
     realert_minutes: float = Field(

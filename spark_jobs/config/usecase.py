@@ -27,7 +27,10 @@ KNOWN_FEATURES = FEATURE_NAMES
 
 #: Columns beside the features that say what a client calls itself: weak labels, never features
 #: (docs/features.md, "Weak labels are not features").
-WEAK_LABELS = ("declared_crawler", "is_declared_crawler", "crawler_name", "user_agent")
+WEAK_LABELS = (
+    "declared_crawler", "is_declared_crawler", "crawler_name", "user_agent",
+    "crawler_operator", "spoofed_crawler", "crawler_check",
+)  # fmt: skip
 
 #: Who a scored row belongs to (see ``features.sessions.entity_column``).
 EntityKey = Literal["client", "client_user_agent", "session_id"]

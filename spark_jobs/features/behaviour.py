@@ -24,6 +24,7 @@ from pyspark.sql import functions as F
 from spark_jobs.features.aggregates import T as _T
 from spark_jobs.features.aggregates import feature_aggregates
 from spark_jobs.features.catalog import FEATURE_NAMES
+from spark_jobs.features.crawler_check import CHECK_COLUMNS, with_crawler_check
 from spark_jobs.features.enrichment import with_path_fields
 from spark_jobs.features.sessions import (
     attributed,
@@ -37,7 +38,7 @@ from spark_jobs.features.sessions import (
 #: The columns before the features, in order.
 SESSION_COLUMNS = (
     "entity", "session", "client", "user_agent", "session_start", "session_end",
-    "declared_crawler", "crawler_name",
+    "declared_crawler", "crawler_name", *CHECK_COLUMNS,
 )  # fmt: skip
 #: The feature that describes the client rather than the session: joined onto the sessions.
 _JOINED = "distinct_user_agents"
@@ -162,7 +163,8 @@ def session_features(
     declared crawler). Rows without an entity are dropped: ``unattributed_rows`` counts them.
     ``user_agent`` is the session's most frequent UA (ties: the smallest); ``declared_crawler``
     (1.0/0.0) and ``crawler_name`` say whether that UA calls itself a crawler. They are weak
-    labels, to explain and evaluate, not features.
+    labels, to explain and evaluate, not features; so are ``crawler_operator``,
+    ``spoofed_crawler`` and ``crawler_check`` (``crawler_check``: is that claim true?).
     """
     aggregates = feature_aggregates()
     if sorted([*aggregates, _JOINED, *_PER_ENTITY]) != sorted(FEATURE_NAMES):
@@ -210,4 +212,6 @@ def session_features(
             agent["crawler_name"].alias("crawler_name"),
             *[F.col(name).cast("double").alias(name) for name in FEATURE_NAMES],
         )
+        .transform(with_crawler_check)
+        .select(*SESSION_COLUMNS, *FEATURE_NAMES)
     )

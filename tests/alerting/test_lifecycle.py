@@ -61,6 +61,21 @@ def test_allowlist_matches(entry, candidate, expected):
         assert got == f"allowlist: {entry['reason']} ({expected})"
 
 
+@pytest.mark.parametrize(
+    ("operator", "spoofed", "allowed"),
+    [("google", 0.0, True), ("google", 1.0, False), ("google", None, False), ("bing", 0.0, False)],
+)
+def test_a_verified_crawler_entry_never_allows_a_spoofed_or_unjudged_one(
+    operator, spoofed, allowed
+):
+    entries = _entries({"verified_crawler": "google", "reason": "we want Google"})
+    candidate = Candidate(
+        "id-1", "66.249.73.135", "66.249.73.135", "Googlebot/2.1", 99.0, operator, spoofed
+    )
+    got = allowlist_reason(candidate, entries, DAY)
+    assert got == ("allowlist: we want Google (verified google crawler)" if allowed else None)
+
+
 def test_allowlist_entry_expires_after_until():
     entries = _entries({"cidr": "10.0.0.0/8", "reason": "pentest", "until": "2015-05-19"})
 
@@ -71,7 +86,11 @@ def test_allowlist_entry_expires_after_until():
 @pytest.mark.parametrize(
     "entry, message",
     [
-        ({"reason": "nothing to match"}, "needs cidr, user_agent or entity"),
+        ({"reason": "nothing to match"}, "needs cidr, user_agent, entity or verified_crawler"),
+        (
+            {"verified_crawler": "gogle", "reason": "typo"},
+            "unknown crawler operator 'gogle'; known: google",
+        ),
         ({"cidr": "10.0.0.300/8", "reason": "typo"}, "not an IP address or network"),
         ({"user_agent": "(unclosed", "reason": "bad regex"}, "invalid regular expression"),
         ({"cidr": "10.0.0.0/8"}, "reason"),

@@ -100,6 +100,8 @@ def _facts(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
         facts.append(("User agent", one_line(doc["user_agent"]["original"], 300)))
     if b.get("declared_crawler"):
         facts.append(("Declared crawler", one_line(b.get("crawler_name") or "yes", 80)))
+    if b.get("spoofed_crawler"):
+        facts.append(("Spoofed crawler", one_line(b.get("crawler_check") or "yes", 300)))
     model = f"{one_line(b.get('model_version'), 120)} ({one_line(b.get('model_kind'), 40)})"
     facts += [
         ("Reason", one_line(b.get("reason") or doc.get("message"), 600)),
@@ -241,6 +243,8 @@ def _alert_blocks(doc: Mapping[str, Any], compact: bool) -> list[dict]:
         context.append(f"user agent `{escape_slack(ua)}`")
     if b.get("declared_crawler"):
         context.append(f"declared crawler {escape_slack(one_line(b.get('crawler_name'), 80))}")
+    if b.get("spoofed_crawler"):
+        context.append(f"*spoofed crawler*: {escape_slack(one_line(b.get('crawler_check'), 200))}")
     alert = one_line((doc.get("event") or {}).get("id") or b.get("alert_id"), 80)
     context.append(f"alert `{escape_slack(alert)}`")
     text = cap(" · ".join(context), SLACK_SECTION_LIMIT)
