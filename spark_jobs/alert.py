@@ -81,7 +81,7 @@ def build_alerts(spark: Any, ctx: StageContext, prior: dict[str, list[dict]]) ->
                 float(r["score"]),
                 r["crawler_operator"],
                 r["spoofed_crawler"],
-            )  # fmt: skip
+            )
             for r in flagged.select(*LIGHT_COLUMNS).collect()
         ]
         decisions = decide(
