@@ -140,3 +140,19 @@ def test_no_reason_carries_python_or_regex_words():
     assert len(problems) >= 6
     python_words = re.compile(r"instance of|[A-Z][a-z]+(Config|Error)\b|\^\[|\]\{|Input should")
     assert [reason for _, reason in problems if python_words.search(reason)] == []
+
+
+def test_crawler_settings_name_the_key_and_the_choices():
+    problems = dict(
+        _problems(
+            alert={
+                "spoofed_crawlers": "page",
+                "allowlist": [{"verified_crawler": "gogle", "reason": "typo"}],
+            }
+        )
+    )
+    assert problems["alert.spoofed_crawlers"] == "must be one of alert, explain; got 'page'"
+    assert (
+        "unknown crawler operator 'gogle'; known: google, bing"
+        in problems["alert.allowlist.0.verified_crawler"]
+    )
