@@ -53,14 +53,14 @@ class Service:
             pid = int(self.pid_file.read_text().split()[0])
         except (FileNotFoundError, ValueError, IndexError):
             return None
-        if _alive(pid, self._started_at()):
+        if _alive(pid, self._start_marker()):
             return pid
         self.pid_file.unlink(missing_ok=True)
         return None
 
-    def _started_at(self) -> float | None:
+    def _start_marker(self) -> str | None:
         parts = self.pid_file.read_text().split() if self.pid_file.exists() else []
-        return float(parts[1]) if len(parts) > 1 else None
+        return parts[1] if len(parts) > 1 else None
 
     def log_tail(self, lines: int = 20) -> str:
         if not self.log_file.exists():
@@ -68,14 +68,31 @@ class Service:
         return "".join(self.log_file.read_text(errors="replace").splitlines(True)[-lines:])
 
 
-def _alive(pid: int, started_at: float | None) -> bool:
+def start_marker(pid: int) -> str:
+    """When ``pid`` started, in a form a later process can compare: on Linux its start in
+    clock ticks since boot (``/proc/PID/stat``), which a step of the wall clock does not move;
+    elsewhere psutil's ``create_time``. ``create_time`` is boot time plus those ticks, and boot
+    time is derived from the wall clock: on this VM it moved by 15 s while the services ran,
+    their PID files looked stale, and ``make down`` left every process running."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return "ticks:" + stat.rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return f"{psutil.Process(pid).create_time():.3f}"
+
+
+def _alive(pid: int, marker: str | None) -> bool:
     """True when ``pid`` runs and is the process we started (PIDs are reused)."""
     try:
         proc = psutil.Process(pid)
         if proc.status() == psutil.STATUS_ZOMBIE:
             return False
-        return started_at is None or abs(proc.create_time() - started_at) < 2.0
-    except psutil.Error:
+        if marker is None:
+            return True
+        if marker.startswith("ticks:"):
+            return start_marker(pid) == marker
+        return abs(proc.create_time() - float(marker)) < 2.0  # a PID file of an older botwatch
+    except (psutil.Error, ValueError):
         return False
 
 
@@ -108,8 +125,7 @@ def start(
             cwd=cwd,
             start_new_session=True,  # its own process group: stop() ends the whole group
         )
-    created = psutil.Process(proc.pid).create_time()
-    service.pid_file.write_text(f"{proc.pid} {created}\n")
+    service.pid_file.write_text(f"{proc.pid} {start_marker(proc.pid)}\n")
     return proc.pid, True
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -61,6 +62,42 @@ def test_a_stale_pid_file_is_not_a_running_service(tmp_path):
     service.pid_file.write_text("999999 1.0\n")
     assert service.pid() is None
     assert not service.pid_file.exists()
+
+
+def test_a_step_of_the_wall_clock_does_not_make_a_running_service_look_stale(tmp_path, monkeypatch):
+    """psutil's create_time is boot time + start ticks, and boot time follows the wall clock:
+    seen here 15 s off after a clock step, and ``make down`` then orphaned every service."""
+    service = Service("sleeper", tmp_path)
+    pid, _ = processes.start(service, _SLEEP)
+    try:
+        real = psutil.Process.create_time
+        monkeypatch.setattr(psutil.Process, "create_time", lambda self: real(self) + 15.0)
+        assert service.pid() == pid and service.pid_file.exists()
+    finally:
+        monkeypatch.undo()
+        assert processes.stop(service) == [pid]
+
+
+def test_a_reused_pid_is_not_the_service(tmp_path):
+    service = Service("reused", tmp_path)
+    pid, _ = processes.start(service, _SLEEP)
+    try:
+        marker = service.pid_file.read_text().split()[1]
+        ticks = int(marker.removeprefix("ticks:"))
+        service.pid_file.write_text(f"{pid} ticks:{ticks - 100}\n")  # another process, same PID
+        assert service.pid() is None
+    finally:
+        os.kill(pid, 9)
+
+
+def test_a_pid_file_of_an_older_botwatch_still_reads(tmp_path):
+    service = Service("old", tmp_path)
+    pid, _ = processes.start(service, _SLEEP)
+    try:
+        service.pid_file.write_text(f"{pid} {psutil.Process(pid).create_time()}\n")
+        assert service.pid() == pid
+    finally:
+        assert processes.stop(service) == [pid]
 
 
 def test_wait_until_names_the_log_of_a_service_that_died(tmp_path):
