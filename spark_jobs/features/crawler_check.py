@@ -28,7 +28,6 @@ import functools
 import ipaddress
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -86,16 +85,21 @@ class AddressRanges:
 
 
 def read_ranges(path: Path | Traversable) -> tuple[AddressRanges, str]:
-    """A published ranges file (``{"creationTime", "prefixes": [{"ipv4Prefix": ...}]}``, the
-    layout Google, Bing, Apple, OpenAI and DuckDuckGo share) and its creation time."""
-    doc = json.loads(path.read_text())
+    """A published ranges file and its creation time (see ``parse_ranges``)."""
+    return parse_ranges(path.read_text(), str(path))
+
+
+def parse_ranges(text: str, source: str) -> tuple[AddressRanges, str]:
+    """A published ranges document (``{"creationTime", "prefixes": [{"ipv4Prefix": ...}]}``,
+    the layout Google, Bing, Apple, OpenAI and DuckDuckGo share) and its creation time."""
+    doc = json.loads(text)
     nets = []
     for prefix in doc.get("prefixes", []):
         for key in ("ipv4Prefix", "ipv6Prefix"):
             if prefix.get(key):
                 nets.append(ipaddress.ip_network(prefix[key], strict=False))
     if not nets:
-        raise ValueError(f"{path}: no ipv4Prefix or ipv6Prefix entries")
+        raise ValueError(f"{source}: no ipv4Prefix or ipv6Prefix entries")
     return AddressRanges(nets), str(doc.get("creationTime", "unknown date"))[:10]
 
 
@@ -192,37 +196,42 @@ def verdict(client: str | None, user_agent: str | None, operators=None) -> Verdi
                    f"claims {op.name} but {client} is outside its published ranges ({op.ranges_label})")  # fmt: skip
 
 
-def check_batches(batches: Iterator[Any]) -> Iterator[Any]:
-    """``mapInPandas`` body: (client, user_agent) -> the three check columns."""
+#: The check's columns as one struct, what ``with_crawler_check``'s UDF returns.
+CHECK_SCHEMA = "crawler_operator string, spoofed_crawler double, crawler_check string"
+
+
+def check_frame(clients: Any, agents: Any) -> Any:
+    """The three check columns (a pandas DataFrame) of (client, user agent) Series; each
+    distinct pair is judged once."""
     import pandas as pd
 
-    for batch in batches:
-        rows = []
-        for client, agent in zip(batch["client"], batch["user_agent"], strict=True):
-            v = verdict(client, agent)
-            rows.append(
-                (
-                    client,
-                    agent,
-                    v.operator,
-                    None if v.spoofed is None else float(v.spoofed),
-                    v.reason,
-                )
-            )
-        yield pd.DataFrame.from_records(rows, columns=["client", "user_agent", *CHECK_COLUMNS])
+    judged = {}
+    rows = []
+    for pair in zip(clients, agents, strict=True):
+        if pair not in judged:
+            v = verdict(*pair)
+            judged[pair] = (v.operator, None if v.spoofed is None else float(v.spoofed), v.reason)
+        rows.append(judged[pair])
+    return pd.DataFrame.from_records(rows, columns=list(CHECK_COLUMNS), index=clients.index)
 
 
 def with_crawler_check(sessions: Any) -> Any:
     """Add ``crawler_operator``, ``spoofed_crawler`` (1.0 / 0.0 / null) and ``crawler_check``
-    (the reason) to sessions, judged once per distinct (client, user agent) that claims a
-    verifiable crawler. Like ``declared_crawler`` these are evidence, never model features."""
+    (the reason) to sessions. Like ``declared_crawler`` these are evidence, never model
+    features. A vectorised UDF in the same pass as the sessions, not a join on their distinct
+    pairs: a join would compute the whole session pipeline twice, once for the pairs."""
+    import pandas as pd
     from pyspark.sql import functions as F
 
-    claims = (
-        sessions.select("client", "user_agent")
-        .where(F.col("user_agent").rlike(claim_pattern()) & F.col("client").isNotNull())
-        .distinct()
+    def judged(clients, agents):
+        return check_frame(clients, agents)
+
+    # pandas_udf reads its kind from type hints; this module's are strings (PEP 563) and
+    # import no pandas at DAG parse time, so the hints are given as objects here.
+    judged.__annotations__ = {"clients": pd.Series, "agents": pd.Series, "return": pd.DataFrame}
+    checked = F.pandas_udf(judged, CHECK_SCHEMA)(F.col("client"), F.col("user_agent"))
+    return (
+        sessions.withColumn("_crawler_check", checked)
+        .withColumns({name: F.col("_crawler_check")[name] for name in CHECK_COLUMNS})
+        .drop("_crawler_check")
     )
-    schema = "client string, user_agent string, crawler_operator string, spoofed_crawler double, crawler_check string"
-    checked = claims.mapInPandas(check_batches, schema)
-    return sessions.join(F.broadcast(checked), ["client", "user_agent"], "left")

@@ -64,12 +64,7 @@ def refresh(operators_file: Path, ranges_dir: Path, from_dir: Path | None) -> li
         name = url.rsplit("/", 1)[-1]
         try:
             text, source = fetch(url, from_dir)
-            candidate = ranges_dir / f".{name}.check"
-            candidate.write_text(text)
-            try:
-                ranges, created = crawler_check.read_ranges(candidate)
-            finally:
-                candidate.unlink(missing_ok=True)
+            ranges, created = crawler_check.parse_ranges(text, name)
         except (OSError, ValueError) as exc:  # requests' errors are OSErrors
             lines.append(f"{entry['operator']}: kept the old copy: {exc}")
             continue
