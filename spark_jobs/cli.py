@@ -6,6 +6,8 @@ botwatch run ingest --config F --start S --end E  run one stage in this process 
 botwatch run deliver --config F --start S --end E send the outbox (secrets: AIRFLOW_CONN_*, env)
 botwatch parse access.log.gz --format auto       how well a format reads some files
 botwatch eval --config F --out DIR               detection quality against labelled logs
+botwatch eval --protocol leave-one-site-out --sites 'bench/eval/sites/*.yaml' --out DIR
+botwatch train-general --sites GLOB --config F   refit the shipped general model (maintainers)
 """
 
 from __future__ import annotations
@@ -70,7 +72,14 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("stage", nargs="?", choices=STAGES)
     sub.add_parser("parse", help="count parsed / quarantined lines of log files", add_help=False)
     sub.add_parser("eval", help="precision / recall of a use case on labelled logs", add_help=False)
+    sub.add_parser(
+        "train-general", help="refit the shipped general model and its data card", add_help=False
+    )
     args, rest = parser.parse_known_args(argv)
+    if args.command == "train-general":
+        from spark_jobs.models.general.training import main as train_general_main
+
+        return train_general_main(rest)
     if args.command == "parse":
         from spark_jobs.parsing.report import main as parse_main
 

@@ -11,6 +11,7 @@ from pyspark.sql import functions as F
 
 from spark_jobs.errors import StageFailed
 from spark_jobs.features.behaviour import session_features
+from spark_jobs.features.relative import with_relative_features
 from spark_jobs.features.sessions import unattributed_rows
 from spark_jobs.lake import storage
 from spark_jobs.lake.records import FeatureRecord
@@ -26,7 +27,7 @@ def body(spark, ctx: StageContext) -> None:
     parsed = spark.read.parquet(source)
     features = session_features(
         parsed, entity.key, ctx.usecase.timezone, entity.session_gap_minutes
-    )
+    ).transform(with_relative_features)  # the interval is the population
     target = ctx.path("features")
     features.write.mode("overwrite").parquet(target)
     # Count what was written rather than recomputing the aggregation.

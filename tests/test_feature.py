@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from spark_jobs import feature
 from spark_jobs.features.behaviour import SESSION_COLUMNS
-from spark_jobs.features.catalog import FEATURE_NAMES
+from spark_jobs.features.catalog import ALL_FEATURE_NAMES
 from spark_jobs.lake import layout
 from tests.support.builders import run_record, stage_args, usecase_yaml
 from tests.support.parsed_rows import PARSED_SCHEMA, parsed_row
@@ -43,4 +43,4 @@ def test_feature_stage_writes_sessions_and_records_counts(spark, tmp_path, capsy
     assert "  counts    sessions 3  entities 2  unattributed rows 1\n" in summary
     assert (record["entity_key"], record["session_gap_minutes"]) == ("client_user_agent", 30.0)
     written = spark.read.parquet(layout.partition_path(root, "features", USE_CASE, DAY))
-    assert tuple(written.columns) == (*SESSION_COLUMNS, *FEATURE_NAMES)
+    assert tuple(written.columns) == (*SESSION_COLUMNS, *ALL_FEATURE_NAMES)

@@ -212,3 +212,21 @@ def test_supervised_model_from_a_label_file(spark, roundtrip):
     rows = _scores(spark, root, day).orderBy(F.col("score").desc()).collect()
     assert {r["client"] for r in rows[:2]} == {"10.0.0.10", "10.0.0.11"}
     assert all(0.0 <= r["score"] <= 100.0 and "probability" in r["details"] for r in rows)
+
+
+def test_pretrained_general_model_scores_a_site_with_no_labels(spark, roundtrip):
+    """``model.kind: pretrained``: train records the shipped model and this site's profile; score
+    ranks the two crawlers (fast, no referrer, 404s) first with no label at all."""
+    tmp, root, day = roundtrip["tmp"], roundtrip["root"], roundtrip["day"]
+    config = tmp / f"{USE_CASE}.yaml"
+    config.write_text(CONFIG.replace("model:\n  k: 3\n", "model:\n  kind: pretrained\n"))
+    assert train.main(_args(config, root, day)) == 0
+    trained = _record(spark, root, day, "train")
+    assert trained["model_version"].startswith("pretrained-general-v1-")
+    assert score.main(_args(config, root, day)) == 0
+    rows = _scores(spark, root, day).orderBy(F.col("score").desc()).collect()
+    assert {r["client"] for r in rows[:2]} == {"10.0.0.10", "10.0.0.11"}
+    assert all(
+        r["details"]["local_weight"] == 0.0 and r["model_kind"] == "pretrained" for r in rows
+    )
+    assert rows[0]["contributions"][0]["share"] > 0

@@ -16,9 +16,12 @@ from pydantic import Field, field_validator, model_validator
 from spark_jobs.config.base import ProjectBound, Strict
 from spark_jobs.config.paths import resolve_path
 
-#: Unsupervised: an ensemble of anomaly scorers; supervised: a classifier trained on labels.
-ModelKind = Literal["unsupervised", "supervised"]
+#: Unsupervised: an ensemble of anomaly scorers; supervised: a classifier trained on labels;
+#: pretrained: the general model shipped with botwatch, blended with a local classifier.
+ModelKind = Literal["unsupervised", "supervised", "pretrained"]
 MODEL_KINDS: tuple[ModelKind, ...] = get_args(ModelKind)
+#: Which sessions an unsupervised ensemble is fit on.
+FitOn = Literal["all", "human"]
 #: The anomaly scorers an unsupervised ensemble can average.
 Member = Literal["kmeans", "bisecting_kmeans", "gmm", "robust_z"]
 MODEL_MEMBERS: tuple[Member, ...] = get_args(Member)
@@ -107,6 +110,39 @@ class ModelConfig(Strict):
         ge=0,
         description="Train skips when the champion is younger than this (0: retrain every run).",
     )
+
+    pretrained: str = Field(
+        "general-v1",
+        description="pretrained: which shipped general model scores (models/general/data/).",
+    )
+    fit_on: FitOn = Field(
+        "all",
+        description="unsupervised: fit on every session (all), or only on those the shipped "
+        "general model (pretrained) judges human (bot probability < 0.5), so that normal "
+        "means human behaviour rather than whatever the majority of sessions does.",
+    )
+    blend_min_labels: int = Field(
+        50,
+        ge=1,
+        description="pretrained with labels: fewest labelled sessions of the smaller class "
+        "before a local classifier is fit and blended in.",
+    )
+    blend_half_at: int = Field(
+        500,
+        ge=1,
+        description="pretrained with labels: the local model's weight is n / (n + this), n "
+        "the labelled sessions of the smaller class.",
+    )
+
+    @field_validator("pretrained")
+    @classmethod
+    def _shipped(cls, value: str) -> str:
+        from spark_jobs.models.general import registry
+
+        if value not in registry.available():
+            raise ValueError(f"no shipped general model {value!r}; shipped: "
+                             f"{', '.join(registry.available()) or 'none'}")  # fmt: skip
+        return value
 
     @field_validator("members")
     @classmethod

@@ -19,11 +19,11 @@ from spark_jobs.config.alerts import AlertConfig
 from spark_jobs.config.base import ProjectBound, Strict, context_home
 from spark_jobs.config.model import ModelConfig
 from spark_jobs.config.source import SourceConfig, known_zone
-from spark_jobs.features.catalog import FEATURE_NAMES
+from spark_jobs.features.catalog import ALL_FEATURE_NAMES
 
 #: Feature names the feature stage knows (defined in ``features.catalog``, which has no Spark
 #: import, so configs are validated at DAG-parse time).
-KNOWN_FEATURES = FEATURE_NAMES
+KNOWN_FEATURES = ALL_FEATURE_NAMES
 
 #: Columns beside the features that say what a client calls itself: weak labels, never features
 #: (docs/features.md, "Weak labels are not features").

@@ -3,6 +3,9 @@
     botwatch eval --config CONFIG --out DIR [--labels config|weak] [--models config,gbt,...]
                   [--protocol cv --folds 5 --repeats 10 | --protocol time --split-at DATE]
                   [--target max_fpr=0.02,min_recall=0.98] [--logs GLOB]
+    botwatch eval --protocol cross-site --train CONFIG_OR_GLOB... --test CONFIG_OR_GLOB...
+                  --out DIR [--config MODEL_CONFIG] [--labels auto|config|weak]
+    botwatch eval --protocol leave-one-site-out --sites CONFIG_OR_GLOB... --out DIR
 
 The logs named by the config (or ``--logs``) are parsed, enriched and cut into sessions exactly
 as the ingest and feature stages do, over the whole set at once (no data intervals: sessions
@@ -10,7 +13,8 @@ are not cut at midnight). Labels come from the config's label file (``--labels c
 from self-declared crawler user agents (``--labels weak``; the user agent is never a feature,
 so this measures whether behaviour alone finds them). Each model variant named in
 ``--models`` is fit and scored under the protocol (see ``eval_protocols``), and the report
-(evaluation.md, evaluation.json, pr_curves.png) goes to ``--out``.
+(evaluation.md, evaluation.json, pr_curves.png) goes to ``--out``. The cross-site protocols
+(``evaluation.cross_site``) train on some sites' logs and test on others'.
 """
 
 from __future__ import annotations
@@ -24,13 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from spark_jobs.config.loading import load_usecase
-from spark_jobs.config.model import ALGORITHMS, ModelConfig
-from spark_jobs.config.usecase import UseCase
 from spark_jobs.errors import ConfigError
+from spark_jobs.evaluation.inputs import MODEL_CHOICES, eval_spark, load_sessions, model_variant
 from spark_jobs.evaluation.metrics import DEFAULT_MAX_FPRS
 
 log = logging.getLogger("botwatch")
-MODEL_CHOICES = ("config", "unsupervised", *ALGORITHMS)
+
+PROTOCOLS = ("cv", "time", "cross-site", "leave-one-site-out")
 TARGET_KEYS = ("max_fpr", "min_recall", "min_pr_auc", "min_roc_auc", "min_precision", "min_f1")
 
 
@@ -52,14 +56,30 @@ def parse_target(text: str | None) -> dict[str, float] | None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="botwatch eval", description=__doc__.splitlines()[0])
-    parser.add_argument("--config", required=True, help="use-case YAML")
+    parser.add_argument(
+        "--config", help="use-case YAML (cross-site: whose model; default the first site)"
+    )
     parser.add_argument("--out", required=True, help="folder for the report")
     parser.add_argument("--logs", help="log files glob (default: the config's source.path)")
-    parser.add_argument("--labels", choices=("config", "weak"), default="config")
+    parser.add_argument(
+        "--labels",
+        choices=("config", "weak", "auto"),
+        help="default: config; cross-site: auto (a site's label file if any, else weak)",
+    )
     parser.add_argument(
         "--models", default="config", help=f"comma-separated, of {', '.join(MODEL_CHOICES)}"
     )
-    parser.add_argument("--protocol", choices=("cv", "time"), default="cv")
+    parser.add_argument("--protocol", choices=PROTOCOLS, default="cv")
+    site_help = "a site's use-case YAML or a glob of them; repeatable"
+    parser.add_argument("--train", action="append", help=f"cross-site: {site_help}")
+    parser.add_argument("--test", action="append", help=f"cross-site: {site_help}")
+    parser.add_argument("--sites", action="append", help=f"leave-one-site-out: {site_help}")
+    parser.add_argument(
+        "--per-site-cap",
+        type=int,
+        default=20_000,
+        help="cross-site: at most N training sessions per site (0: all)",
+    )
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
@@ -81,77 +101,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def model_variant(usecase: UseCase, name: str, label_mode: str) -> ModelConfig:
-    """The model config evaluated as ``name``; its labels follow ``--labels``."""
-    cfg = usecase.model
-    if name == "unsupervised":
-        cfg = cfg.model_copy(update={"kind": "unsupervised"})
-    elif name != "config":
-        cfg = cfg.model_copy(update={"kind": "supervised", "algorithm": name})
-    if label_mode == "weak":
-        cfg = cfg.model_copy(update={"labels": None, "weak_labels": True})
-    return cfg
-
-
-def eval_spark(usecase: UseCase):
-    """A local session with the use case's Spark conf and room for a whole data set's sessions."""
-    from spark_jobs.session import spark_session
-
-    conf = {**usecase.spark, "spark.driver.memory": "4g"}
-    return spark_session(f"botwatch-eval-{usecase.id}", "local", conf)
-
-
-def per_day(parsed):
-    """Make every client and session id a per-UTC-day one (``1.2.3.4@2015-05-17``), so that
-    sessions, entities and per-client features cover one day, as in a daily DAG's intervals."""
-    from pyspark.sql import functions as F
-
-    day = F.date_format("ts", "yyyy-MM-dd")
-    return parsed.withColumns(
-        {c: F.when(F.col(c).isNotNull(), F.concat(F.col(c), F.lit("@"), day))
-         for c in ("client", "session_id")}
-    )  # fmt: skip
-
-
-def load_sessions(spark, usecase: UseCase, logs: str | None, cache: str | None, daily: bool):
-    """Session features of every log line the config reads, and the pipeline's counts."""
-    from pyspark.sql import functions as F
-
-    from spark_jobs.features.behaviour import session_features
-    from spark_jobs.features.enrichment import enrich
-    from spark_jobs.lake import storage
-    from spark_jobs.parsing.files import parse_files
-    from spark_jobs.parsing.schema import PARSED_SCHEMA
-    from spark_jobs.parsing.sources import list_files
-
-    if cache and storage.exists(spark, f"{cache}/_SUCCESS"):
-        log.info("reusing sessions in %s", cache)
-        return spark.read.parquet(cache), storage.read_json(spark, f"{cache}.counts.json")
-    src, ent = usecase.source, usecase.entity
-    glob = usecase.resolve(logs) if logs else usecase.source_glob_all()
-    files = list_files(spark, glob)
-    parsed_source = parse_files(spark, files, src.format_spec, None, src.log_timezone,
-                                src.json_fields)  # fmt: skip
-    try:
-        parsed = parsed_source.lines.where(F.col("reason").isNull())
-        rows = enrich(parsed.select(*PARSED_SCHEMA.fieldNames()))
-        rows = per_day(rows) if daily else rows
-        sessions = session_features(rows, ent.key, usecase.timezone, ent.session_gap_minutes)
-        target = cache or f"/tmp/botwatch-eval-{usecase.id}-sessions"
-        sessions.write.mode("overwrite").parquet(target)
-    finally:
-        parsed_source.unpersist()
-    counts = {
-        "files": len(files),
-        "read": sum(a.read for a in parsed_source.accounts),
-        "parsed": sum(a.parsed for a in parsed_source.accounts),
-        "quarantined": sum(a.quarantined for a in parsed_source.accounts),
-        "format": parsed_source.format_name,
-    }
-    storage.write_json(spark, f"{target}.counts.json", counts)
-    return spark.read.parquet(target), counts
-
-
 def run(args: argparse.Namespace, argv: list[str]) -> Path:
     from pyspark.sql import functions as F
 
@@ -160,6 +109,13 @@ def run(args: argparse.Namespace, argv: list[str]) -> Path:
     from spark_jobs.models import labels
     from spark_jobs.models.kinds import model_kind
 
+    if args.protocol in ("cross-site", "leave-one-site-out"):
+        from spark_jobs.evaluation.sites import run_cross_site
+
+        return run_cross_site(args, argv)
+    if not args.config:
+        raise ConfigError(f"--protocol {args.protocol} needs --config")
+    args.labels = args.labels or "config"
     usecase = load_usecase(args.config)
     spark = eval_spark(usecase)
     sessions, counts = load_sessions(spark, usecase, args.logs, args.sessions_cache, args.per_day)

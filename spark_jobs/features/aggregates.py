@@ -70,6 +70,7 @@ def _methods_and_status() -> dict[str, Column]:
         "head_share": _share(method == "HEAD"),
         "post_share": _share(method == "POST"),
         "login_post_share": _share((method == "POST") & path.rlike(paths.LOGIN_PATH)),
+        "http10_share": _share(F.upper(F.col("protocol")).isin("HTTP/1.0", "HTTP/0.9")),
         "status_2xx_share": _share(status_class == 2),
         "status_3xx_share": _share(status_class == 3),
         "status_4xx_share": _share(status_class == 4),
@@ -103,7 +104,27 @@ def _resources_and_more() -> dict[str, Column]:
     }
 
 
+def _sequence() -> dict[str, Column]:
+    """The order of the requests, from the per-row columns of ``features.sequence``."""
+    referred = F.sum(F.col(T + "ref_path").isNotNull().cast("int"))
+    return {
+        # An exact median costs no sort: the aggregation is sort-based already (min_by of a
+        # struct), so a buffering aggregate does not change its plan.
+        "page_think_time_median": F.coalesce(F.median("page_think"), F.lit(0.0)),
+        "assets_after_page_share": F.coalesce(F.avg("assets_followed"), F.lit(0.0)),
+        "referrer_fetched_share": F.when(
+            referred > 0, F.max("referrer_fetched") / referred
+        ).otherwise(0.0),
+        "error_burst_max": F.coalesce(F.max("error_run"), F.lit(0)),
+    }
+
+
 def feature_aggregates() -> dict[str, Column]:
     """Aggregate expression of every feature but ``_JOINED``, over rows of ``behaviour._request_fields``
-    with the columns of ``sessions.with_sessions`` and its ``with_*_counts``."""
-    return {**_volume_and_breadth(), **_methods_and_status(), **_resources_and_more()}
+    with the columns of ``sessions.with_sessions``, its ``with_*_counts`` and ``features.sequence``."""
+    return {
+        **_volume_and_breadth(),
+        **_methods_and_status(),
+        **_resources_and_more(),
+        **_sequence(),
+    }

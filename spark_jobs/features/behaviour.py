@@ -26,6 +26,11 @@ from spark_jobs.features.aggregates import feature_aggregates
 from spark_jobs.features.catalog import FEATURE_NAMES
 from spark_jobs.features.crawler_check import CHECK_COLUMNS, with_crawler_check
 from spark_jobs.features.enrichment import with_path_fields
+from spark_jobs.features.sequence import (
+    referrer_path,
+    with_referrer_fetched,
+    with_time_sequence,
+)
 from spark_jobs.features.sessions import (
     attributed,
     with_agent_counts,
@@ -94,15 +99,17 @@ def _request_fields(df: DataFrame, tz: str, site_host: str | None) -> DataFrame:
     vhost = F.regexp_extract(F.lower(_column(df, "vhost", "string")), _VHOST, 1)
     site = F.coalesce(F.when(vhost != "", vhost), F.lit(site_host))
     referrer, ref_host = F.col("referrer"), _referrer_host(F.col("referrer"))
+    same_site = (ref_host != "") & (ref_host == site)
     return with_local_hour(df, tz).select(
         "entity", "ts", "client", "user_agent", "method", "path", "query", "status", "path_class",
-        "extension",
+        "extension", _column(df, "protocol", "string").alias("protocol"),
         _column(df, "is_declared_crawler", "boolean").alias("is_declared_crawler"),
         _column(df, "crawler_name", "string").alias("crawler_name"),
         F.coalesce(F.col("bytes"), F.lit(0)).cast("double").alias(_T + "size"),
         (F.col("local_hour") < _NIGHT_END_HOUR).alias(_T + "night"),
         (referrer.isNull() | referrer.isin("", "-")).alias(_T + "no_referrer"),
-        ((ref_host != "") & (ref_host == site)).alias(_T + "same_site"),
+        same_site.alias(_T + "same_site"),
+        F.when(same_site, referrer_path(referrer)).alias(_T + "ref_path"),
     )  # fmt: skip
 
 
@@ -173,7 +180,10 @@ def session_features(
     rows = _request_fields(entities, tz, most_frequent_referrer_host(parsed_df))
     rows = _with_unknown_404(rows, parsed_df)
     sessions = with_sessions(rows, gap_minutes)
-    described = with_path_counts(with_agent_counts(with_minute_requests(sessions)))
+    # The session window's columns first, on its sort; then one sort per window.
+    timed = with_time_sequence(with_minute_requests(sessions))
+    described = with_path_counts(with_agent_counts(timed))
+    described = with_referrer_fetched(described, _T + "ref_path")
     # The most frequent user agent, ties to the smallest; rows without one never win.
     agent = F.struct(
         "user_agent",

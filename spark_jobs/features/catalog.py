@@ -43,13 +43,15 @@ FEATURE_GROUPS: dict[str, dict[str, str]] = {
         "(how wide, rather than deep, the session crawls)",
         "query_share": "share of requests with a query string",
     },
-    "HTTP methods": {
+    "HTTP methods and protocol": {
         "get_share": "share of GET requests",
         "head_share": "share of HEAD requests",
         "post_share": "share of POST requests",
         "login_post_share": "share of requests that POST to a login-like path (a segment "
         "login, signin, logon, auth, session(s), wp-login, xmlrpc, administrator, with or "
         "without an extension or a trailing /index.php): credential stuffing, brute force",
+        "http10_share": "share of requests sent as HTTP/1.0 or HTTP/0.9 (the request line's "
+        "protocol; old scripts and libraries; a request without one counts as not)",
     },
     "Response status": {
         "status_2xx_share": "share of responses with status 200-299",
@@ -84,6 +86,23 @@ FEATURE_GROUPS: dict[str, dict[str, str]] = {
         "request's vhost when logged, else the interval's most frequent referrer host "
         "(case, a leading www. and the port ignored)",
     },
+    "Sequence": {
+        "page_think_time_median": "median seconds between consecutive page views (path_class "
+        "page) of the session, exact (the mean of the two middle gaps when their number is "
+        "even); 0 with fewer than 2 page views: people read for tens of seconds, crawlers are "
+        "regular or sub-second",
+        "assets_after_page_share": "share of the session's page views followed within 10 s "
+        "(the same instant included) by at least one static request (path_class static) of "
+        "the session: browsers load a page's css, js and images, most bots do not; 0 without "
+        "page views",
+        "referrer_fetched_share": "of the requests with a same-site referrer (as in "
+        "same_site_referrer_share), the share whose referrer's path (after scheme://host, "
+        "before ? or #; / when empty) another request of the session asked for earlier or at "
+        "the same instant; 0 when none has a same-site referrer",
+        "error_burst_max": "longest run of consecutive requests (by time; requests of one "
+        "instant by status) answered with a status >= 400, 0 if none: scanners produce long "
+        "runs of 404s",
+    },
     "Response size": {
         "bytes_mean": "mean response size in bytes (missing sizes count as 0)",
         "bytes_max": "largest response size in bytes (missing sizes count as 0)",
@@ -106,11 +125,29 @@ FEATURES: dict[str, str] = {
 
 FEATURE_NAMES: tuple[str, ...] = tuple(FEATURES)
 
+#: The raw features whose scale is the site's: each gets a ``<name>_pct`` twin, the session's
+#: percentile among the interval's sessions (``features.relative`` computes them).
+RELATIVE_BASES: tuple[str, ...] = (
+    "requests", "duration", "requests_per_minute", "max_requests_per_minute", "iat_mean",
+    "iat_std", "distinct_paths", "path_depth_max", "path_depth_mean", "traversal_width",
+    "page_share", "static_share", "image_share", "bytes_mean", "bytes_max", "entity_sessions",
+    "entity_requests", "distinct_user_agents",
+)  # fmt: skip
+RELATIVE_SUFFIX = "_pct"
+RELATIVE_GROUP = "Site-relative (percentile within the interval)"
+RELATIVE_FEATURES: dict[str, str] = {
+    base + RELATIVE_SUFFIX: f"percentile (0-1, ties share their mid-rank) of `{base}` among "
+    "the sessions of the same interval: large or small for this site, whatever its scale"
+    for base in RELATIVE_BASES
+}
+#: Every column of the features dataset a config may name: the raw ones, then their twins.
+ALL_FEATURE_NAMES: tuple[str, ...] = (*FEATURE_NAMES, *RELATIVE_FEATURES)
+
 
 def markdown_table() -> str:
     """The feature table of docs/features.md (a test checks the page holds exactly this)."""
     lines = ["| group | feature | definition |", "|---|---|---|"]
-    for group, features in FEATURE_GROUPS.items():
+    for group, features in {**FEATURE_GROUPS, RELATIVE_GROUP: RELATIVE_FEATURES}.items():
         for name, text in features.items():
             escaped = text.replace("|", r"\|")
             lines.append(f"| {group} | `{name}` | {escaped} |")

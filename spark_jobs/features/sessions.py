@@ -13,7 +13,7 @@ within a session that the features need, on that same partitioning.
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame, Window, WindowSpec
 from pyspark.sql import functions as F
 
 from spark_jobs.config.usecase import ENTITY_KEYS
@@ -79,6 +79,18 @@ def _iso_utc(micros: Column) -> Column:
     return F.concat(clock, sub_second, F.lit("Z"))
 
 
+def by_time(df: DataFrame) -> WindowSpec:
+    """The session window: an entity's requests by time, those of one instant by status.
+
+    Logs of one-second resolution have many requests at the same instant; ordering them by
+    status too (when the rows have one) makes every feature read along this order (the error
+    runs of ``features.sequence``) the same on every rerun. Every transform that uses this
+    window shares its one sort.
+    """
+    ties = ["status"] if "status" in df.columns else []
+    return Window.partitionBy("entity").orderBy("ts", *ties)
+
+
 def with_sessions(df: DataFrame, gap_minutes: float | None) -> DataFrame:
     """Add ``session`` and ``iat`` to rows of ``with_entity`` (null entities: drop them first).
 
@@ -92,9 +104,9 @@ def with_sessions(df: DataFrame, gap_minutes: float | None) -> DataFrame:
     request: the gap that decided the split, kept so that timing features need no second
     window.
     """
-    by_time = Window.partitionBy("entity").orderBy("ts")
+    window = by_time(df)
     micros = F.unix_micros(F.col("ts"))
-    since_previous = micros - F.lag(micros).over(by_time)
+    since_previous = micros - F.lag(micros).over(window)
     if gap_minutes is None:
         new_session = since_previous.isNull()
     else:
@@ -110,7 +122,7 @@ def with_sessions(df: DataFrame, gap_minutes: float | None) -> DataFrame:
         return df.drop("_sessions_new").withColumn("session", F.col("entity"))
     # Times only grow along the window, so the latest start so far is this row's session's.
     start = F.max(F.when(F.col("_sessions_new"), micros)).over(
-        by_time.rowsBetween(Window.unboundedPreceding, Window.currentRow)
+        window.rowsBetween(Window.unboundedPreceding, Window.currentRow)
     )
     session = F.concat(F.col("entity"), F.lit("#"), _iso_utc(start))
     return df.withColumn("session", session).drop("_sessions_new")
@@ -126,17 +138,17 @@ def with_minute_requests(df: DataFrame) -> DataFrame:
     """Add ``minute_requests``: the row's position among its session's requests of the same
     clock minute, so the largest is their count. Along the session window (sorted already)
     those rows are consecutive: the position counts from the run's first row."""
-    by_time = Window.partitionBy("entity").orderBy("ts")
+    window = by_time(df)
     minute = F.floor(F.unix_micros(F.col("ts")) / 60_000_000)
-    previous_minute, previous_session = F.lag(minute).over(by_time), F.lag("session").over(by_time)
+    previous_minute, previous_session = F.lag(minute).over(window), F.lag("session").over(window)
     starts_run = (
         previous_minute.isNull()
         | (previous_minute != minute)
         | (previous_session != F.col("session"))
     )
-    df = df.withColumns({"_sessions_rn": F.row_number().over(by_time), "_sessions_run": starts_run})
+    df = df.withColumns({"_sessions_rn": F.row_number().over(window), "_sessions_run": starts_run})
     run_start = F.max(F.when(F.col("_sessions_run"), F.col("_sessions_rn"))).over(
-        by_time.rowsBetween(Window.unboundedPreceding, Window.currentRow)
+        window.rowsBetween(Window.unboundedPreceding, Window.currentRow)
     )
     position = F.col("_sessions_rn") - run_start + 1
     return df.withColumn("minute_requests", position).drop("_sessions_rn", "_sessions_run")

@@ -82,11 +82,16 @@ class _Unsupervised:
         return "ensemble"
 
     def describe(self, cfg: ModelConfig) -> str:
-        return "+".join(cfg.members)
+        members = "+".join(cfg.members)
+        return f"{members}, fit on humans ({cfg.pretrained})" if cfg.fit_on == "human" else members
 
     def fit(self, df: DataFrame, features: Sequence[str], cfg: ModelConfig) -> FittedModel:
         from spark_jobs.models.anomaly import ensemble
 
+        if cfg.fit_on == "human":
+            from spark_jobs.models.general.pretrained import judged_human
+
+            df = judged_human(df, cfg.pretrained)
         return ensemble.fit(df, features, cfg)
 
     def load(self, spark: Any, path: str) -> FittedModel:
@@ -118,7 +123,34 @@ class _Supervised:
         return classifier.load(spark, path)
 
 
-MODEL_KINDS: dict[str, ModelKind] = {kind.name: kind for kind in (_Unsupervised(), _Supervised())}
+class _Pretrained:
+    """The shipped general model, blended with a local classifier once the site has labels
+    (``models.general.pretrained``); it reads the labels itself, so the train stage gives it
+    every session of the window."""
+
+    name = "pretrained"
+    learns_from_labels = False
+
+    def algorithm(self, cfg: ModelConfig) -> str:
+        return cfg.pretrained
+
+    def describe(self, cfg: ModelConfig) -> str:
+        return cfg.pretrained
+
+    def fit(self, df: DataFrame, features: Sequence[str], cfg: ModelConfig) -> FittedModel:
+        from spark_jobs.models.general import pretrained
+
+        return pretrained.fit(df, features, cfg)
+
+    def load(self, spark: Any, path: str) -> FittedModel:
+        from spark_jobs.models.general import pretrained
+
+        return pretrained.load(spark, path)
+
+
+MODEL_KINDS: dict[str, ModelKind] = {
+    kind.name: kind for kind in (_Unsupervised(), _Supervised(), _Pretrained())
+}
 
 
 def model_kind(kind: str) -> ModelKind:

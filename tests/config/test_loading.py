@@ -12,7 +12,7 @@ import pytest
 
 from spark_jobs.config.loading import load_all, load_usecase
 from spark_jobs.errors import ConfigError
-from spark_jobs.features.catalog import FEATURE_NAMES
+from spark_jobs.features.catalog import ALL_FEATURE_NAMES, FEATURE_NAMES
 from tests.support.paths import BAD_CONFIGS, REPO
 
 BAD = BAD_CONFIGS
@@ -92,7 +92,7 @@ BROKEN = [
     (
         "feature_typo",
         "features",
-        "unknown feature 'head_shar'; did you mean 'head_share'? the 44 features are listed in docs/features.md",
+        f"unknown feature 'head_shar'; did you mean 'head_share'? the {len(ALL_FEATURE_NAMES)} features are listed in docs/features.md",
     ),
     (
         "features_scalar",
@@ -152,13 +152,13 @@ BROKEN = [
     (
         "unknown_feature",
         "features",
-        "unknown feature 'mouse_speed'; the 44 features are listed in docs/features.md",
+        f"unknown feature 'mouse_speed'; the {len(ALL_FEATURE_NAMES)} features are listed in docs/features.md",
     ),
     ("unknown_key", "treshold", "unknown key; did you mean 'threshold'?"),
     (
         "unknown_model_kind",
         "model.kind",
-        "must be one of unsupervised, supervised; got 'semi_supervised'; did you mean 'supervised'?",
+        "must be one of unsupervised, supervised, pretrained; got 'semi_supervised'; did you mean 'supervised'?",
     ),
     (
         "unknown_sink_type",

@@ -184,6 +184,50 @@ def test_login_posts_and_refused_credentials(spark):
     check(features(spark, LOGIN_ROWS), EXPECTED_LOGIN)
 
 
+# --- sequence and protocol ---------------------------------------------------------------
+
+SHOP = "http://shop.example"
+SEQUENCE_ROWS = [
+    # 7.7.7.7 browses: a page, its css and js, a page 30 s later with an image, then a page
+    # 60 s later whose referrer names a page it never fetched.
+    row(0, "7.7.7.7", "/"),
+    row(1, "7.7.7.7", "/style.css", referrer=f"{SHOP}/"),
+    row(2, "7.7.7.7", "/app.js", referrer=f"{SHOP}/?utm=x"),
+    row(30, "7.7.7.7", "/about", referrer=f"{SHOP}/"),
+    row(31, "7.7.7.7", "/img.png", referrer=f"{SHOP}/about#top"),
+    row(90, "7.7.7.7", "/contact", referrer=f"{SHOP}/never"),
+    # 8.8.8.8 scans over HTTP/1.0, one page a second: 404, 404, 200, then three 404s.
+    *[
+        row(s, "8.8.8.8", f"/p{s}.php", status=st)
+        for s, st in enumerate([404, 404, 200, 404, 404, 404])
+    ],
+]
+EXPECTED_SEQUENCE = {
+    "7.7.7.7#2015-05-17T01:00:00Z": {
+        "page_think_time_median": 45.0,  # page gaps 30 and 60 s
+        "assets_after_page_share": 2 / 3,  # / and /about are followed by assets, /contact not
+        "referrer_fetched_share": 4 / 5,  # five same-site referrers, /never was not fetched
+        "error_burst_max": 0.0,
+        "http10_share": 0.0,
+    },
+    "8.8.8.8#2015-05-17T01:00:00Z": {
+        "page_think_time_median": 1.0,
+        "assets_after_page_share": 0.0,
+        "referrer_fetched_share": 0.0,
+        "error_burst_max": 3.0,
+        "http10_share": 1.0,
+    },
+}
+
+
+def test_the_order_of_requests_think_time_assets_referrers_and_error_bursts(spark):
+    df = spark.createDataFrame(SEQUENCE_ROWS, SCHEMA).withColumn(
+        "protocol", F.when(F.col("client") == "8.8.8.8", "HTTP/1.0").otherwise("HTTP/1.1")
+    )
+    out = bf.session_features(df, "client", "UTC", 30.0).collect()
+    check({r["session"]: r.asDict() for r in out}, EXPECTED_SEQUENCE)
+
+
 # --- resources ------------------------------------------------------------------------------
 
 RESOURCE_PATHS = [
@@ -339,7 +383,7 @@ def test_every_feature_is_checked():
     checked = set()
     for expected in (EXPECTED_TIMING, EXPECTED_BREADTH, EXPECTED_STATUS, EXPECTED_RESOURCES,
                      EXPECTED_REFERRERS, EXPECTED_AGENTS, EXPECTED_LOGIN,
-                     EXPECTED_ENTITY):  # fmt: skip
+                     EXPECTED_ENTITY, EXPECTED_SEQUENCE):  # fmt: skip
         for values in expected.values():
             checked |= set(values)
     assert checked == set(FEATURE_NAMES)

@@ -25,7 +25,9 @@ def test_every_config_kind_has_exactly_one_entry():
 
 
 def test_unknown_kind_is_a_clear_error():
-    with pytest.raises(ValueError, match=r"unknown model kind 'forest'; known kinds: supervised, "):
+    with pytest.raises(
+        ValueError, match=r"unknown model kind 'forest'; known kinds: pretrained, supervised, "
+    ):
         model_kind("forest")
 
 
@@ -47,6 +49,7 @@ def test_what_the_stages_ask_of_a_kind():
     [
         ("unsupervised", "spark_jobs.models.anomaly.ensemble"),
         ("supervised", "spark_jobs.models.supervised.classifier"),
+        ("pretrained", "spark_jobs.models.general.pretrained"),
     ],
 )
 def test_fit_and_load_go_to_the_kinds_module(monkeypatch, kind, module):
@@ -54,8 +57,22 @@ def test_fit_and_load_go_to_the_kinds_module(monkeypatch, kind, module):
     monkeypatch.setattr(target, "fit", lambda df, features, cfg: ("fit", df, features, cfg))
     monkeypatch.setattr(target, "load", lambda spark, path: ("load", spark, path))
     entry = model_kind(kind)
-    assert entry.fit("df", ["requests"], "cfg") == ("fit", "df", ["requests"], "cfg")
+    cfg = ModelConfig(kind=kind, weak_labels=kind == "supervised")
+    assert entry.fit("df", ["requests"], cfg) == ("fit", "df", ["requests"], cfg)
     assert entry.load("spark", "/m") == ("load", "spark", "/m")
+
+
+def test_fit_on_human_fits_the_ensemble_on_what_the_general_model_calls_human(monkeypatch):
+    from spark_jobs.models.anomaly import ensemble
+    from spark_jobs.models.general import pretrained
+
+    monkeypatch.setattr(pretrained, "judged_human", lambda df, name: ("humans of", df, name))
+    monkeypatch.setattr(ensemble, "fit", lambda df, features, cfg: ("fit", df))
+    cfg = ModelConfig(kind="unsupervised", fit_on="human")
+    assert model_kind("unsupervised").fit("df", ["requests"], cfg) == (
+        "fit",
+        ("humans of", "df", "general-v1"),
+    )
 
 
 def test_fitted_models_have_the_agreed_interface():
