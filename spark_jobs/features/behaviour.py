@@ -3,17 +3,20 @@
 The features are the session features of the robot-detection literature (Tan & Kumar 2002;
 Stassopoulou & Dikaiakos 2009; Doran & Gokhale 2011; Iliou et al. 2019): volume and pace,
 timing regularity, breadth and depth of the crawl, HTTP method and status mix, kinds of
-resources, robots.txt and sitemaps, referrers, night activity. ``feature_catalog`` names and
-defines them; every one is computed for every session, always, so the features dataset has a
-fixed schema, and a use case's ``features`` list only chooses which of them feed its model.
+resources, robots.txt and sitemaps, referrers, night activity, and what follows what
+(``features.sequence``: think times, assets after pages, referrers the session fetched, error
+runs). ``feature_catalog`` names and defines them; every one is computed for every session,
+always, so the features dataset has a fixed schema, and a use case's ``features`` list only
+chooses which of them feed its model.
 
 Cost (2.7M lines, 200k sessions: under a minute in local mode on 2 cores): the rows are
 shuffled once, on the entity, for the session window; the per-session counts
-(``sessions.with_*_counts``) and the aggregation keep that partitioning (two more sorts, no
-shuffle). What needs the whole interval is reduced first and brought to the rows or sessions:
-the interval's most frequent referrer host (one small job while planning, then a literal), the
-paths nobody was ever served (counted while planning, broadcast to the rows before the
-shuffle) and the user agents per client (joined onto the far fewer sessions).
+(``sessions.with_*_counts``), the referrer look-up of ``sequence.with_referrer_fetched`` and
+the aggregation keep that partitioning (three more sorts, no shuffle). What needs the whole
+interval is reduced first and brought to the rows or sessions: the interval's most frequent
+referrer host (one small job while planning, then a literal), the paths nobody was ever served
+(counted while planning, broadcast to the rows before the shuffle) and the user agents per
+client (joined onto the far fewer sessions).
 """
 
 from __future__ import annotations

@@ -107,12 +107,7 @@ def with_referrer_fetched(df: DataFrame, referrer_path_column: str) -> DataFrame
     copies = F.when(target.isNotNull(), F.array(F.lit(False), F.lit(True)))
     df = df.withColumn("_seq_probe", F.explode(F.coalesce(copies, F.array(F.lit(False)))))
     probe = F.col("_seq_probe")
-    # A probe carries only what the look-up reads: the sort moves far fewer bytes.
-    needed = {"entity", "session", "ts", "path", referrer_path_column, "_seq_probe"}
-    df = df.select(
-        *[F.col(c) if c in needed else F.when(~probe, F.col(c)).alias(c) for c in df.columns],
-        F.when(probe, target).otherwise(F.col("path")).alias("_seq_key"),
-    )
+    df = df.withColumn("_seq_key", F.when(probe, target).otherwise(F.col("path")))
     by_key = Window.partitionBy("entity", "session", "_seq_key").orderBy("ts")
     # The default frame, up to this instant with its ties: the requests of the key so far.
     fetches = F.count(F.when(~probe, 1)).over(by_key)

@@ -19,7 +19,7 @@ from tests.support.paths import REPO
 SCHEMA = (
     "ts timestamp, client string, method string, path string, query string, status int, "
     "bytes long, referrer string, user_agent string, vhost string, session_id string, "
-    "is_declared_crawler boolean, crawler_name string"
+    "is_declared_crawler boolean, crawler_name string, protocol string"
 )
 MOZ, CURL = "Mozilla/5.0", "curl/8.0"
 T0 = datetime(2015, 5, 17, 1, 0, 0, tzinfo=UTC)
@@ -32,6 +32,7 @@ def row(sec: float, client: str = "1.1.1.1", path: str | None = "/", **kw) -> tu
         T0 + timedelta(seconds=sec), client, method, path, kw.get("query"),
         kw.get("status", 200), kw.get("size", 10), kw.get("referrer"), kw.get("ua", MOZ),
         kw.get("vhost"), kw.get("session_id"), kw.get("declared", False), kw.get("crawler"),
+        kw.get("protocol", "HTTP/1.1"),
     )  # fmt: skip
 
 
@@ -226,6 +227,60 @@ def test_the_order_of_requests_think_time_assets_referrers_and_error_bursts(spar
     )
     out = bf.session_features(df, "client", "UTC", 30.0).collect()
     check({r["session"]: r.asDict() for r in out}, EXPECTED_SEQUENCE)
+
+
+SITE = "shop.example"
+EDGE_ROWS = [
+    # Pages at 0, 30 and 90 s; the style sheet at the page's own instant; an image exactly
+    # 10 s after the second page; the image at 120 s comes 30 s after the last page.
+    row(0, "11.1.1.1", "/", vhost=SITE),
+    row(0, "11.1.1.1", "/style.css", referrer=f"http://{SITE}/", vhost=SITE),
+    row(1, "11.1.1.1", "/app.js", referrer=f"http://{SITE}", vhost=SITE),
+    row(30, "11.1.1.1", "/about.html", referrer=f"https://www.{SITE}/?utm=1", vhost=SITE),
+    row(40, "11.1.1.1", "/img/a.png", referrer=f"http://{SITE}/about.html", vhost=SITE),
+    row(90, "11.1.1.1", "/contact", referrer=f"http://{SITE}/never.html", vhost=SITE),
+    # Its referrer is itself, which no other request fetched; another site's does not count.
+    row(120, "11.1.1.1", "/x.png", referrer=f"http://{SITE}/x.png", vhost=SITE),
+    row(121, "11.1.1.1", "/y.png", referrer="http://other.example/", vhost=SITE),
+    # An old library: 1.0 and 0.9 (any case) count, 1.1 and a missing protocol do not.
+    row(0, "11.1.1.2", "/wp-login.php", status=404, protocol="HTTP/1.0"),
+    row(1, "11.1.1.2", "/admin", status=404, protocol="HTTP/1.0"),
+    row(2, "11.1.1.2", "/.env", status=404, protocol="HTTP/1.0"),
+    row(3, "11.1.1.2", "/", status=200, protocol="HTTP/1.0"),
+    row(4, "11.1.1.2", "/x", status=404),
+    row(5, "11.1.1.2", "/y", status=403, protocol=None),
+    row(6, "11.1.1.2", "/z", status=200, protocol="http/0.9"),
+    # One page and its style sheet; a lone image.
+    row(0, "11.1.1.3", "/"),
+    row(3, "11.1.1.3", "/main.css"),
+    row(0, "11.1.1.4", "/logo.png"),
+]
+EXPECTED_EDGES = {
+    "11.1.1.1#2015-05-17T01:00:00Z": {
+        "page_think_time_median": (30 + 60) / 2, "assets_after_page_share": 2 / 3,
+        # Six same-site referrers: /, /, / and /about.html had been fetched by then.
+        "referrer_fetched_share": 4 / 6, "same_site_referrer_share": 6 / 8,
+        "error_burst_max": 0.0, "http10_share": 0.0,
+    },
+    "11.1.1.2#2015-05-17T01:00:00Z": {"error_burst_max": 3.0, "http10_share": 5 / 7},
+    "11.1.1.3#2015-05-17T01:00:00Z": {
+        "page_think_time_median": 0.0, "assets_after_page_share": 1.0,
+        "referrer_fetched_share": 0.0,
+    },
+    "11.1.1.4#2015-05-17T01:00:00Z": {
+        "page_think_time_median": 0.0, "assets_after_page_share": 0.0,
+    },
+}  # fmt: skip
+
+
+def test_sequence_edge_cases(spark):
+    check(features(spark, EDGE_ROWS), EXPECTED_EDGES)
+
+
+def test_without_a_protocol_column_no_request_is_http10(spark):
+    df = spark.createDataFrame(EDGE_ROWS, SCHEMA).drop("protocol")
+    out = bf.session_features(df, "client", "UTC", 30.0)
+    assert {r["http10_share"] for r in out.collect()} == {0.0}
 
 
 # --- resources ------------------------------------------------------------------------------
