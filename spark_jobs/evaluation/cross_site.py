@@ -31,7 +31,7 @@ from pyspark.sql import functions as F
 from spark_jobs.config.model import ModelConfig
 from spark_jobs.config.usecase import UseCase
 from spark_jobs.errors import ConfigError
-from spark_jobs.evaluation.protocols import Scored
+from spark_jobs.evaluation.protocols import Scored, scored
 from spark_jobs.features.behaviour import SESSION_COLUMNS
 from spark_jobs.models.kinds import model_kind
 from spark_jobs.models.labels import LABEL
@@ -117,14 +117,9 @@ def fit_and_score(
     model = model_kind(cfg.kind).fit(pool, features, cfg)
     results = {}
     for site in test:
-        rows = model.score(site.labelled).select("session", LABEL, "score").collect()
-        results[site.name] = Scored(
-            sessions=[r["session"] for r in rows],
-            labels=[int(r[LABEL]) for r in rows],
-            scores=[float(r["score"]) for r in rows],
-        )
-        log.info("%s: %d sessions scored by a model of %s", site.name, len(rows),
-                 ", ".join(s.name for s in train))  # fmt: skip
+        results[site.name] = scored(model, site.labelled)
+        log.info("%s: %d sessions scored by a model of %s", site.name,
+                 len(results[site.name].labels), ", ".join(s.name for s in train))  # fmt: skip
     return results
 
 

@@ -44,16 +44,20 @@ class Scored:
     scores: list[float]
 
 
-def _fit_score(
-    train: DataFrame, test: DataFrame, features: Sequence[str], cfg: ModelConfig
-) -> Scored:
-    model = model_kind(cfg.kind).fit(train, features, cfg)
+def scored(model, test: DataFrame) -> Scored:
+    """A fitted model's scores of the labelled rows ``test``, collected."""
     rows = model.score(test).select("session", "label", "score").collect()
     return Scored(
         sessions=[r["session"] for r in rows],
         labels=[int(r["label"]) for r in rows],
         scores=[float(r["score"]) for r in rows],
     )
+
+
+def _fit_score(
+    train: DataFrame, test: DataFrame, features: Sequence[str], cfg: ModelConfig
+) -> Scored:
+    return scored(model_kind(cfg.kind).fit(train, features, cfg), test)
 
 
 def _training_pool(sessions: DataFrame, labelled: DataFrame, cfg: ModelConfig) -> DataFrame:

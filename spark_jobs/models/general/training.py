@@ -107,11 +107,10 @@ def out_of_site(frames: dict[str, Any], features: list[str], args) -> dict[str, 
     for held_out, frame in frames.items():
         others = {k: v for k, v in frames.items() if k != held_out}
         forest = from_sklearn(fit(others, features, args), "loso", features, {})
-        p, _ = forest.predict(forest.matrix({f: frame[f] for f in features}))
-        labels = frame["label"].astype(int).tolist()
-        metrics = compute_metrics(labels, (100.0 * p).tolist(), THRESHOLD, DEFAULT_MAX_FPRS)
-        results[held_out] = metrics.to_dict()
-        log.info("out of site %s: PR-AUC %s ROC-AUC %s", held_out, metrics.pr_auc, metrics.roc_auc)
+        results |= scored_by(forest, {held_out: frame})
+        metrics = results[held_out]
+        log.info("out of site %s: PR-AUC %s ROC-AUC %s", held_out, metrics["pr_auc"],
+                 metrics["roc_auc"])  # fmt: skip
     return results
 
 
