@@ -4,6 +4,7 @@ botwatch check [usecase_configs/my_case.yaml]    validate configs, sample-parse 
 botwatch run STAGE --help                         the options of a stage
 botwatch run ingest --config F --start S --end E  run one stage in this process (local Spark)
 botwatch run deliver --config F --start S --end E send the outbox (secrets: AIRFLOW_CONN_*, env)
+botwatch backtest --config F --from D --to D     the alerts a use case would have raised, per day
 botwatch parse access.log.gz --format auto       how well a format reads some files
 botwatch eval --config F --out DIR               detection quality against labelled logs
 botwatch eval --protocol leave-one-site-out --sites 'bench/eval/sites/*.yaml' --out DIR
@@ -70,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
         usage=f"botwatch run {{{','.join(STAGES)}}} [--help] --config F --start S --end E",
     )
     run.add_argument("stage", nargs="?", choices=STAGES)
+    sub.add_parser(
+        "backtest", help="run a use case over past days; nothing is delivered", add_help=False
+    )
     sub.add_parser("parse", help="count parsed / quarantined lines of log files", add_help=False)
     sub.add_parser("eval", help="precision / recall of a use case on labelled logs", add_help=False)
     sub.add_parser(
@@ -80,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
         from spark_jobs.models.general.training import main as train_general_main
 
         return train_general_main(rest)
+    if args.command == "backtest":
+        from spark_jobs.stage.backtest import main as backtest_main
+
+        return backtest_main(rest)
     if args.command == "parse":
         from spark_jobs.parsing.report import main as parse_main
 
