@@ -18,7 +18,7 @@ from typing import Any
 
 from pyspark.sql import functions as F
 
-from spark_jobs.alerting import outbox
+from spark_jobs.alerting import feedback, outbox
 from spark_jobs.alerting.candidates import (
     ALERT_SCHEMA,
     candidates,
@@ -40,6 +40,7 @@ from spark_jobs.alerting.lifecycle import (
     realert_window_start,
     severity,
 )
+from spark_jobs.alerting.scope import IN_SCOPE, with_scope
 from spark_jobs.errors import StageFailed
 from spark_jobs.lake import layout, storage
 from spark_jobs.lake.records import AlertRecord
@@ -61,10 +62,31 @@ LIGHT_COLUMNS = (
 log = logging.getLogger("botwatch.alert")
 
 
+def scoped_scores(spark: Any, ctx: StageContext) -> Any:
+    """The interval's scores with the crawler check's columns and ``in_scope`` (``when:``)."""
+    scores = with_check_columns(spark.read.parquet(ctx.path("scores")))
+    return with_scope(scores, ctx.usecase.condition())
+
+
+def count_scoped_out(spark: Any, ctx: StageContext) -> int | None:
+    """Entities that would have been candidates but for ``when:``: counted, never alerted."""
+    if ctx.usecase.when is None:
+        return None
+    usecase, cfg = ctx.usecase, ctx.usecase.alert
+    scores = scoped_scores(spark, ctx)
+
+    def flagged(df: Any) -> Any:
+        spoofed = cfg.spoofed_crawlers == "alert"
+        found = candidates(top_session_per_entity(df), usecase.threshold, cfg.min_requests, spoofed)
+        return found.select("entity")
+
+    return flagged(scores.drop(IN_SCOPE)).join(flagged(scores), "entity", "left_anti").count()
+
+
 def build_alerts(spark: Any, ctx: StageContext, prior: dict[str, list[dict]]) -> tuple[list, int]:
     """The interval's alert records (raised and suppressed) and how many the cap left out."""
     usecase, cfg = ctx.usecase, ctx.usecase.alert
-    scores = top_session_per_entity(with_check_columns(spark.read.parquet(ctx.path("scores"))))
+    scores = top_session_per_entity(scoped_scores(spark, ctx))
     flagged = with_alert_id(
         candidates(scores, usecase.threshold, cfg.min_requests, cfg.spoofed_crawlers == "alert"),
         usecase.id,
@@ -93,6 +115,8 @@ def build_alerts(spark: Any, ctx: StageContext, prior: dict[str, list[dict]]) ->
             window_start_iso=layout.iso_utc(realert_window_start(ctx.start, cfg.realert_minutes)),
             realert_minutes=cfg.realert_minutes,
             max_alerts=cfg.max_alerts,
+            verdicts=feedback.load_verdicts(spark, ctx.lake_root, usecase.id),
+            false_positive_days=cfg.false_positive_days,
         )
         kept = {aid: d for aid, d in decisions.items() if d.status != CAPPED}
         capped = len(decisions) - len(kept)
@@ -103,7 +127,7 @@ def build_alerts(spark: Any, ctx: StageContext, prior: dict[str, list[dict]]) ->
         parsed = spark.read.parquet(ctx.path("parsed")) if cfg.sample_requests else None
         rows = with_sample_requests(rows, parsed, cfg.sample_requests, usecase.entity.key)
         label = lambda score: severity(score, cfg.severity.high, cfg.severity.critical)  # noqa: E731
-        return to_records(rows, kept, usecase.entity.key, label), capped
+        return to_records(rows, kept, usecase.entity.key, label, usecase.condition()), capped
     finally:
         flagged.unpersist()
 
@@ -130,6 +154,7 @@ def body(spark: Any, ctx: StageContext) -> None:
         "alerts": len(raised),
         "suppressed": len(suppressed),
         "capped": capped,
+        "scoped_out": count_scoped_out(spark, ctx),
     }
     report = None
     if cfg.report.enabled:
@@ -141,6 +166,7 @@ def body(spark: Any, ctx: StageContext) -> None:
         report=report,
         suppressions=[f"{r['entity']}: {r['suppression']}" for r in suppressed[:20]],
         top_reasons=[f"{r['entity']}: {r['reason']}" for r in raised[:5]],
+        **feedback.record_fields(spark, ctx.lake_root, ctx.usecase.id, suppressed),
     )
     write_run_record(spark, ctx, record)
 

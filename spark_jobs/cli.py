@@ -5,6 +5,7 @@ botwatch run STAGE --help                         the options of a stage
 botwatch run ingest --config F --start S --end E  run one stage in this process (local Spark)
 botwatch run deliver --config F --start S --end E send the outbox (secrets: AIRFLOW_CONN_*, env)
 botwatch backtest --config F --from D --to D     the alerts a use case would have raised, per day
+botwatch feedback --config F ALERT_ID --false-positive --reason TEXT   an analyst's verdict
 botwatch parse access.log.gz --format auto       how well a format reads some files
 botwatch eval --config F --out DIR               detection quality against labelled logs
 botwatch eval --protocol leave-one-site-out --sites 'bench/eval/sites/*.yaml' --out DIR
@@ -74,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser(
         "backtest", help="run a use case over past days; nothing is delivered", add_help=False
     )
+    sub.add_parser(
+        "feedback", help="record that an alert was a false or true positive", add_help=False
+    )
     sub.add_parser("parse", help="count parsed / quarantined lines of log files", add_help=False)
     sub.add_parser("eval", help="precision / recall of a use case on labelled logs", add_help=False)
     sub.add_parser(
@@ -85,9 +89,13 @@ def main(argv: list[str] | None = None) -> int:
 
         return train_general_main(rest)
     if args.command == "backtest":
-        from spark_jobs.stage.backtest import main as backtest_main
+        from spark_jobs.stage.backtest_cli import main as backtest_main
 
         return backtest_main(rest)
+    if args.command == "feedback":
+        from spark_jobs.alerting.feedback_cli import main as feedback_main
+
+        return feedback_main(rest)
     if args.command == "parse":
         from spark_jobs.parsing.report import main as parse_main
 

@@ -17,6 +17,7 @@ from spark_jobs.errors import StageFailed
 from spark_jobs.lake import layout, storage
 from spark_jobs.lake.runs import StageContext
 from spark_jobs.models import registry
+from spark_jobs.models.anomaly import calibration
 from spark_jobs.models.kinds import ModelKind, model_kind
 from spark_jobs.stage.runner import run_main, write_run_record
 
@@ -29,15 +30,35 @@ def window_intervals(spark, ctx: StageContext) -> tuple[str, list[str]]:
     return first, [k for k in keys if first <= k <= ctx.key]
 
 
-def training_data(spark, ctx: StageContext, paths: list[str], kind: ModelKind):
-    """The window's sessions; for a kind that learns from labels only the labelled ones, with
-    ``label``, and the label summary for the metadata (empty otherwise)."""
-    data = spark.read.parquet(*paths)
-    if not kind.learns_from_labels:
-        return data, {}
+def with_verdicts(spark, ctx: StageContext, data, kind: ModelKind):
+    """The window's sessions with ``verdict_label`` from the analysts' verdicts on alerts of the
+    window (``botwatch feedback``) when the kind learns from them, and how many sessions they
+    label by kind (None when the kind does not use them)."""
+    if not kind.uses_verdicts(ctx.usecase.model):
+        return data, None
+    from spark_jobs.alerting import feedback
     from spark_jobs.models import labels
 
-    return labels.training_labels(spark, data, ctx.usecase.model)
+    since = ctx.end - timedelta(days=ctx.usecase.model.training_window_days)
+    verdicts = feedback.load_verdicts(spark, ctx.lake_root, ctx.usecase.id)
+    window = [v for v in verdicts if v.interval_end > since and v.interval_start < ctx.end]
+    data = labels.with_verdict_labels(data, window)
+    return data, labels.verdict_counts(data)
+
+
+def training_data(spark, ctx: StageContext, paths: list[str], kind: ModelKind):
+    """The window's sessions; for a kind that learns from labels only the labelled ones, with
+    ``label``, the label summary for the metadata (empty otherwise) and the verdict labels
+    counts (``with_verdicts``). Read with the dataset's base path, so each row keeps its
+    ``interval`` (``models.anomaly.calibration``)."""
+    data = spark.read.option("basePath", ctx.dataset("features")).parquet(*paths)
+    data = calibration.with_alertable(data, ctx.usecase.alert.min_requests)
+    data, verdict_labels = with_verdicts(spark, ctx, data, kind)
+    if not kind.learns_from_labels:
+        return data, {}, verdict_labels
+    from spark_jobs.models import labels
+
+    return *labels.training_labels(spark, data, ctx.usecase.model), verdict_labels
 
 
 def _metadata(ctx: StageContext, version, first, intervals, fitted, label_summary) -> dict:
@@ -78,12 +99,13 @@ def body(spark, ctx: StageContext) -> None:
         )
     paths = [f"{ctx.dataset('features')}/interval={key}" for key in intervals]
     kind = model_kind(cfg.kind)
-    data, label_summary = training_data(spark, ctx, paths, kind)
+    data, label_summary, verdict_labels = training_data(spark, ctx, paths, kind)
     fitted = kind.fit(data, usecase.features, cfg)
 
     version = registry.new_version(usecase, ctx.key)
     target = registry.save_model(spark, ctx.lake_root, usecase.id, version, fitted)
     metadata = _metadata(ctx, version, first, intervals, fitted, label_summary)
+    metadata["verdict_labels"] = verdict_labels
     registry.write_metadata(spark, ctx.lake_root, usecase.id, version, metadata)
     registry.promote(
         spark,
@@ -105,6 +127,7 @@ def body(spark, ctx: StageContext) -> None:
         intervals=len(intervals),
         training_metrics=fitted.metrics,
         labels=label_summary,
+        verdict_labels=verdict_labels,
         output=target,
     )
 

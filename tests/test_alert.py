@@ -20,6 +20,8 @@ from spark_jobs.alerting.candidates import (
     with_top_features,
 )
 from spark_jobs.alerting.lifecycle import RAISED, Decision
+from spark_jobs.alerting.scope import with_scope
+from spark_jobs.config.conditions import parse
 from spark_jobs.lake import layout
 from tests.support.builders import run_record, stage_args, usecase_yaml
 from tests.support.parsed_rows import PARSED_SCHEMA, parsed_row
@@ -335,3 +337,38 @@ def test_allowlisted_entities_are_recorded_as_suppressed_with_the_reason(spark, 
         "reports", "use_case=alert_test", f"interval={layout.interval_key(START)}", "report.html"
     )
     assert "office NAT" in report.read_text(encoding="utf-8")
+
+
+def test_entities_outside_when_are_counted_never_alerted(spark, tmp_path):
+    config = usecase_yaml(
+        tmp_path,
+        "alert_test",
+        features=["robots_txt", "head_share"],
+        threshold=95,
+        when="requests >= 45 and not declared_crawler",
+        alert={"min_requests": 5, "top_features": 2, "sample_requests": 0},
+    )
+    lake_root = str(tmp_path / "lake")
+    _write_interval(spark, lake_root, START)
+
+    _run(config, lake_root, START, END)
+
+    (doc,) = _outbox(lake_root, START)  # 1.1.1.1 (40 requests) and 5.5.5.5 (6) are out
+    assert doc["botwatch"]["entity"] == "2.2.2.2"
+    assert doc["botwatch"]["reason"].endswith(
+        "; in scope: requests >= 45 and not declared_crawler (requests=50, declared_crawler=false)"
+    )
+    run = _run_record(spark, lake_root, START)
+    assert (run["candidates"], run["alerts"], run["scoped_out"]) == (1, 1, 2)
+
+
+def test_an_entitys_best_session_in_scope_is_the_one_alerted(spark):
+    scores = spark.createDataFrame(
+        [_score("1.1.1.1", 8, 99.0, session=0), _score("1.1.1.1", 60, 96.0, session=1)],
+        SCORES_SCHEMA,
+    )
+    scoped = with_scope(scores, parse("requests >= 45"))
+
+    got = candidates(top_session_per_entity(scoped), 95, 5).select("session", "sessions")
+
+    assertDataFrameEqual(got, [("1.1.1.1#1", 2)])

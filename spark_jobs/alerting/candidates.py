@@ -15,6 +15,8 @@ from typing import Any
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from spark_jobs.alerting.scope import IN_SCOPE
+from spark_jobs.config.conditions import Condition
 from spark_jobs.features.sessions import with_entity
 from spark_jobs.lake.layout import iso_utc
 from spark_jobs.reporting.text import fmt_num
@@ -47,10 +49,12 @@ def with_check_columns(scores_df: DataFrame) -> DataFrame:
 
 def top_session_per_entity(scores_df: DataFrame) -> DataFrame:
     """One row per entity: its highest-scoring session of the interval (ties: the earliest),
-    with ``sessions`` (how many it had), so one busy entity raises one alert, not one per visit."""
-    by_score = Window.partitionBy("entity").orderBy(
-        F.col("score").desc(), F.col("session_start").asc(), F.col("session").asc()
-    )
+    with ``sessions`` (how many it had), so one busy entity raises one alert, not one per visit.
+    With an ``in_scope`` column (``alerting.scope``) its best session in scope wins."""
+    order = [F.col("score").desc(), F.col("session_start").asc(), F.col("session").asc()]
+    if IN_SCOPE in scores_df.columns:
+        order.insert(0, F.col(IN_SCOPE).desc())
+    by_score = Window.partitionBy("entity").orderBy(*order)
     per_entity = Window.partitionBy("entity")
     return (
         scores_df.withColumn("sessions", F.count(F.lit(1)).over(per_entity))
@@ -68,11 +72,13 @@ def candidates(
 
     The threshold is kept on each row because the config may change later and an alert should
     still say which bar it cleared. Which candidates become alerts (allowlist, realert, cap) is
-    decided in ``alert_lifecycle``.
+    decided in ``alert_lifecycle``. With an ``in_scope`` column only sessions in scope count.
     """
     worth = F.col("score") >= threshold
     if spoofed_alert and "spoofed_crawler" in scores_df.columns:
         worth = worth | (F.col("spoofed_crawler") == 1.0)
+    if IN_SCOPE in scores_df.columns:
+        worth = worth & F.col(IN_SCOPE)
     return scores_df.where(worth & (F.col("requests") >= min_requests)).withColumn(
         "threshold", F.lit(float(threshold))
     )
@@ -232,14 +238,26 @@ def _spoofed_reason(row: Any) -> str | None:
     return fields.get("crawler_check") if fields.get("spoofed_crawler") == 1.0 else None
 
 
+def _scoped(text: str, row: Any, condition: Condition | None) -> str:
+    """The reason, then ``; in scope: <when> (name=value, ...)`` when the use case scopes."""
+    return text if condition is None else f"{text}; {condition.explain(row.asDict())}"
+
+
 def _iso(value: Any) -> str | None:
     return iso_utc(value) if isinstance(value, datetime) else value
 
 
-def to_records(df: DataFrame, decisions: dict[str, Any], entity_key: str, severity) -> list[dict]:
+def to_records(
+    df: DataFrame,
+    decisions: dict[str, Any],
+    entity_key: str,
+    severity,
+    condition: Condition | None = None,
+) -> list[dict]:
     """JSON-able alert dicts, highest score first (the order a person reads them in).
 
-    ``decisions`` maps alert_id to an ``alert_lifecycle.Decision``; ``severity(score)`` labels.
+    ``decisions`` maps alert_id to an ``alert_lifecycle.Decision``; ``severity(score)`` labels;
+    the reason ends with the use case's ``when:`` and the values that matched it.
     """
     records = []
     for row in df.orderBy(F.col("score").desc(), F.col("entity").asc()).collect():
@@ -272,7 +290,11 @@ def to_records(df: DataFrame, decisions: dict[str, Any], entity_key: str, severi
                 "requests": int(round(row["requests"])),
                 "top_features": top,
                 "sample_requests": list(row["sample_requests"] or []),
-                "reason": reason(row["score"], row["threshold"], top, _spoofed_reason(row)),
+                "reason": _scoped(
+                    reason(row["score"], row["threshold"], top, _spoofed_reason(row)),
+                    row,
+                    condition,
+                ),
             }
         )
     return records

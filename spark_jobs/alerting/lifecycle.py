@@ -1,4 +1,5 @@
-"""Which flagged entities become alerts: the allowlist, the realert window and the cap.
+"""Which flagged entities become alerts: the allowlist, analysts' verdicts, the realert window
+and the cap.
 
 Runs on the driver over the interval's candidates (entities at or above the threshold, one row
 each), because allowlists hold IPv6 networks and regular expressions that Spark SQL matches
@@ -8,6 +9,11 @@ The realert state is the outbox itself: an entity is suppressed while an earlier
 (from an interval starting within ``realert_minutes`` before this one, or from this very
 interval under another model version) is in the lake. Only earlier data intervals count, never
 the wall clock, so a backfill decides exactly as the live run did.
+
+An analyst's false-positive verdict on an alert (``botwatch feedback``, ``alerting.feedback``)
+quiets that entity for the data intervals starting after the alerted one, until the verdict's
+``until`` day or for ``alert.false_positive_days`` of data; the entity's latest verdict wins,
+so a later true positive ends it. A true positive never suppresses anything.
 """
 
 from __future__ import annotations
@@ -16,12 +22,16 @@ import ipaddress
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 from spark_jobs.config.alerts import AllowlistEntry
 
 RAISED, SUPPRESSED, CAPPED = "raised", "suppressed", "capped"
+FALSE_POSITIVE, TRUE_POSITIVE = "false_positive", "true_positive"
+VERDICTS = (FALSE_POSITIVE, TRUE_POSITIVE)
+#: How a suppression reason by an analyst's verdict starts.
+VERDICT_REASON = "verdict: "
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,31 @@ class Candidate:
     #: 0.0 when verified, None when there is no claim or it cannot be judged.
     crawler_operator: str | None = None
     spoofed_crawler: float | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """An analyst's verdict on one alert: what lifecycle and training need of a feedback file."""
+
+    alert_id: str
+    entity: str
+    verdict: str  # false_positive | true_positive
+    reason: str
+    analyst: str
+    #: The alerted data interval (UTC).
+    interval_start: datetime
+    interval_end: datetime
+    #: Last data day a false positive suppresses; None: ``alert.false_positive_days``.
+    until: date | None = None
+    session: str | None = None
+
+    def suppresses(self, interval_start: datetime, false_positive_days: float) -> bool:
+        """True when this false positive quiets its entity in the interval starting then."""
+        if self.verdict != FALSE_POSITIVE or interval_start <= self.interval_start:
+            return False
+        if self.until is not None:
+            return interval_start.date() <= self.until
+        return interval_start < self.interval_end + timedelta(days=false_positive_days)
 
 
 @dataclass(frozen=True)
@@ -99,6 +134,28 @@ def allowlist_reason(
     return None
 
 
+def verdict_reason(
+    candidate: Candidate,
+    verdicts: Sequence[Verdict],
+    interval_start: datetime,
+    false_positive_days: float,
+) -> str | None:
+    """``verdict: false positive (analyst a, alert <id12>): <reason>`` when the entity's latest
+    verdict on an earlier interval is a false positive that still applies, else None."""
+    earlier = [
+        v for v in verdicts if v.entity == candidate.entity and v.interval_start < interval_start
+    ]
+    if not earlier:
+        return None
+    latest = max(earlier, key=lambda v: (v.interval_start, v.verdict == TRUE_POSITIVE))
+    if not latest.suppresses(interval_start, false_positive_days):
+        return None
+    return (
+        f"{VERDICT_REASON}false positive (analyst {latest.analyst}, "
+        f"alert {latest.alert_id[:12]}): {latest.reason}"
+    )
+
+
 def prior_alerts(docs_by_key: dict[str, list[dict]]) -> dict[str, list[dict]]:
     """Earlier alert documents by entity, newest interval first."""
     by_entity: dict[str, list[dict]] = {}
@@ -151,15 +208,21 @@ def decide(
     window_start_iso: str,
     realert_minutes: float,
     max_alerts: int,
+    verdicts: Sequence[Verdict] = (),
+    false_positive_days: float = 30,
 ) -> dict[str, Decision]:
-    """A decision per candidate alert id: highest score first (entity breaks ties), allowlist
-    before realert, and the cap counts only alerts that are actually raised."""
+    """A decision per candidate alert id: highest score first (entity breaks ties), allowlist,
+    then analysts' verdicts, then realert; the cap counts only alerts actually raised."""
     ordered = sorted(candidates, key=lambda c: (-c.score, c.entity))
     decisions: dict[str, Decision] = {}
     raised = 0
     for candidate in ordered:
-        reason = allowlist_reason(candidate, allowlist, interval_start) or realert_reason(
-            candidate, prior, interval_start_iso, window_start_iso, realert_minutes
+        reason = (
+            allowlist_reason(candidate, allowlist, interval_start)
+            or verdict_reason(candidate, verdicts, interval_start, false_positive_days)
+            or realert_reason(
+                candidate, prior, interval_start_iso, window_start_iso, realert_minutes
+            )
         )
         if reason:
             decisions[candidate.alert_id] = Decision(SUPPRESSED, reason)

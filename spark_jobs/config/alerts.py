@@ -245,6 +245,13 @@ class AlertConfig(Strict):
     retry_days: float = Field(
         7, gt=0, description="Undelivered alerts are retried by later runs for this long."
     )
+    false_positive_days: int = Field(
+        30,
+        ge=0,
+        description="An analyst's false-positive verdict (botwatch feedback) without an until "
+        "day suppresses later alerts of that entity for this many days of data after the "
+        "alerted interval (0: only verdicts with until suppress).",
+    )
     severity: SeverityConfig = Field(default_factory=SeverityConfig)
     allowlist: list[AllowlistEntry] = Field(default_factory=list)
     report: ReportConfig = Field(default_factory=ReportConfig)

@@ -22,6 +22,10 @@ ModelKind = Literal["unsupervised", "supervised", "pretrained"]
 MODEL_KINDS: tuple[ModelKind, ...] = get_args(ModelKind)
 #: Which sessions an unsupervised ensemble is fit on.
 FitOn = Literal["all", "human"]
+#: What an unsupervised score is a percentile of: the training sessions, or the most unusual
+#: session of each training interval (``models.anomaly.calibration``).
+Calibration = Literal["sessions", "interval_max"]
+CALIBRATIONS: tuple[Calibration, ...] = get_args(Calibration)
 #: The anomaly scorers an unsupervised ensemble can average.
 Member = Literal["kmeans", "bisecting_kmeans", "gmm", "robust_z"]
 MODEL_MEMBERS: tuple[Member, ...] = get_args(Member)
@@ -121,6 +125,13 @@ class ModelConfig(Strict):
         "general model (pretrained) judges human (bot probability < 0.5), so that normal "
         "means human behaviour rather than whatever the majority of sessions does.",
     )
+    calibration: Calibration = Field(
+        "sessions",
+        description="unsupervised: sessions: score 95 = more unusual than 95% of the training "
+        "sessions (every interval has its top 5%); interval_max: score 95 = more unusual than "
+        "the most unusual session of 95% of the training intervals, so a quiet interval "
+        "raises nothing (docs/alerts.md, 'Scores that allow a quiet day').",
+    )
     blend_min_labels: int = Field(
         50,
         ge=1,
@@ -150,6 +161,15 @@ class ModelConfig(Strict):
         if len(set(value)) != len(value):
             raise ValueError("members are listed more than once")
         return value
+
+    @model_validator(mode="after")
+    def _calibration_is_unsupervised(self) -> ModelConfig:
+        if self.calibration != "sessions" and self.kind != "unsupervised":
+            raise ValueError(
+                f"calibration: {self.calibration} applies to the unsupervised ensemble; "
+                f"{self.kind} scores are already bot probabilities x 100"
+            )
+        return self
 
     @model_validator(mode="after")
     def _supervised_has_labels(self) -> ModelConfig:

@@ -82,13 +82,17 @@ def expand_env(text: str) -> str:
 def resolve_path(path: str, home: str | os.PathLike[str] | None = None) -> str:
     """Expand env references; make plain relative paths relative to the project home.
 
-    URIs (``s3a://``, ``hdfs://``...) and absolute paths are kept as they are. Without ``home``
-    the home is ``project_home()`` ($BOTWATCH_HOME, else the current directory).
+    URIs (``s3a://``, ``hdfs://``...) are kept as they are; local paths are normalised
+    (``a/../b`` is ``b``), because Spark names the files it reads by their normalised path and
+    the source store matches files by name. Without ``home`` the home is ``project_home()``
+    ($BOTWATCH_HOME, else the current directory).
     """
     path = expand_env(path)
-    if "://" in path or os.path.isabs(path):
+    if "://" in path:
         return path
-    return str(Path(home if home is not None else project_home()) / path)
+    if os.path.isabs(path):
+        return os.path.normpath(path)
+    return os.path.normpath(Path(home if home is not None else project_home()) / path)
 
 
 def lake_root(storage_root: str | None, home: str | os.PathLike[str]) -> str:

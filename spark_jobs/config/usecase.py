@@ -17,6 +17,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from spark_jobs.config import paths
 from spark_jobs.config.alerts import AlertConfig
 from spark_jobs.config.base import ProjectBound, Strict, context_home
+from spark_jobs.config.conditions import Condition, parse
 from spark_jobs.config.model import ModelConfig
 from spark_jobs.config.source import SourceConfig, known_zone
 from spark_jobs.features.catalog import ALL_FEATURE_NAMES
@@ -139,6 +140,12 @@ class UseCase(ProjectBound):
     features: list[str] = Field(min_length=2)
     model: ModelConfig = Field(default_factory=ModelConfig)
     threshold: float = Field(95.0, ge=0.0, le=100.0)
+    when: str | None = Field(
+        None,
+        description="Which sessions the use case is about, e.g. `status_404_share >= 0.2 and "
+        "night_share >= 0.5` (config.conditions): the others are scored and counted, never "
+        "alerted.",
+    )
     alert: AlertConfig = Field(default_factory=AlertConfig)
     quality: QualityConfig = Field(default_factory=QualityConfig)
     spark: dict[str, str] = Field(default_factory=dict, description="Spark conf overrides.")
@@ -194,6 +201,13 @@ class UseCase(ProjectBound):
             raise ValueError(f"Spark conf keys must start with 'spark.': {bad}")
         return {key: str(val) for key, val in value.items()}
 
+    @field_validator("when")
+    @classmethod
+    def _condition(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse(value)  # ConditionError is a ValueError: file, key `when` and the reason
+        return value
+
     @field_validator("end_date")
     @classmethod
     def _after_start(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
@@ -201,6 +215,10 @@ class UseCase(ProjectBound):
         if value is not None and start is not None and _utc(value) <= _utc(start):
             raise ValueError(f"must be after start_date ({start:%Y-%m-%d %H:%M})")
         return value
+
+    def condition(self) -> Condition | None:
+        """The parsed ``when:`` (checked at load time), or None: every session is in scope."""
+        return None if self.when is None else parse(self.when)
 
     def resolve(self, path: str) -> str:
         """A path of this use case: env references expanded, relative to the project home."""

@@ -41,8 +41,16 @@ SCRIPT_EXTENSIONS = (
     "php", "php5", "phtml", "asp", "aspx", "jsp", "do", "action", "cgi", "pl", "py", "sh",
     "html", "htm", "json", "xml", "yml", "yaml", "ini", "conf", "inc", "bak", "old", "txt",
 )  # fmt: skip
-SENSITIVE_EXTENSIONS = ("bak", "old", "orig", "save", "swp", "sql", "sqlite", "env", "ini", "pem")
-SENSITIVE_FRAGMENTS = ("etc/passwd", "proc/self/", "win.ini", "%2e%2e", "wp-config")
+SENSITIVE_EXTENSIONS = (
+    "bak", "old", "orig", "save", "swp", "sql", "sqlite", "env", "ini", "pem",
+    "ida", "idq", "htr", "htw", "printer",  # IIS handlers the Code Red era's worms probe
+)  # fmt: skip
+#: Traversal and shell probes (the encoded ``..\`` and overlong-UTF-8 ``/`` of Nimda-style
+#: worms, Windows shells) besides the Unix ones.
+SENSITIVE_FRAGMENTS = (
+    "etc/passwd", "proc/self/", "win.ini", "%2e%2e", "wp-config", "..%5c", "%255c", "%252f",
+    "%c0%af", "%c0%2f", "%c1%1c", "%c1%9c", "cmd.exe", "root.exe", "system32/",
+)  # fmt: skip
 API_NAMES = ("api", "apis", "graphql", "wp-json", "rest", "jsonrpc")
 API_EXTENSIONS = ("json",)
 

@@ -16,6 +16,9 @@ Layout under the lake root, one partition per use case and data interval::
     models/use_case=<id>/versions/<version>/    the model registry (see model_registry)
     models/use_case=<id>/champion.json          which version serves which intervals
     validation/use_case=<id>/interval=<key>/<suite>.json   Great Expectations results
+    feedback/use_case=<id>/<alert_id>.json      an analyst's verdict on one alert (see
+                                                alerting.feedback); not per interval, never
+                                                overwritten by a stage
 
 Each stage overwrites exactly its own partition, so reruns and backfills are idempotent (a model
 version is named after its interval and config, so retraining an interval rewrites it). The
@@ -39,6 +42,7 @@ DATASETS = (
     "runs",
     "models",
     "validation",
+    "feedback",
 )
 
 

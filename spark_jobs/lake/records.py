@@ -227,7 +227,7 @@ class TrainRecord(RunRecord):
     SUMMARY = ("model_version", "intervals", "reason")
     OUTPUTS = ("output",)
     NO_DATA = {"skipped": True, "reason": "no data in this interval"}
-    OMIT_NONE = ("intervals", "training_metrics", "labels", "output")
+    OMIT_NONE = ("intervals", "training_metrics", "labels", "verdict_labels", "output")
 
     skipped: bool
     reason: str | None = None
@@ -235,6 +235,7 @@ class TrainRecord(RunRecord):
     intervals: int | None = None
     training_metrics: dict[str, Any] | None = None
     labels: dict[str, Any] | None = None
+    verdict_labels: dict[str, int] | None = None  # sessions labelled by verdicts, by kind
     output: str | None = None
 
 
@@ -259,7 +260,7 @@ class ScoreRecord(RunRecord):
 class AlertRecord(RunRecord):
     STAGE = "alert"
     WRITES = ("alerts",)
-    SUMMARY = ("candidates", "alerts", "suppressed", "capped", "outbox_alerts")
+    SUMMARY = ("candidates", "alerts", "suppressed", "capped", "scoped_out", "outbox_alerts")
     OUTPUTS = ("outbox", "report")
     NO_DATA = {"candidates": 0, "alerts": 0, "suppressed": 0, "capped": 0}
 
@@ -267,11 +268,15 @@ class AlertRecord(RunRecord):
     alerts: int
     suppressed: int
     capped: int
+    #: Entities over the threshold left out by the use case's ``when:`` (None without one).
+    scoped_out: int | None = None
     outbox: str | None = None
     outbox_alerts: int = 0
     report: str | None = None
     suppressions: list[str] = []
     top_reasons: list[str] = []
+    #: Analysts' verdicts: ``suppressed`` (by one), ``suppressions`` (first 20), ``recorded``
+    verdicts: dict[str, Any] = {}
 
 
 class DeliverRecord(RunRecord):
@@ -288,10 +293,6 @@ class DeliverRecord(RunRecord):
 
 
 #: stage name -> its record type.
-RECORD_TYPES: dict[str, type[RunRecord]] = {
-    cls.STAGE: cls
-    for cls in (
-        IngestRecord, ValidateRecord, FeatureRecord, TrainRecord, ScoreRecord, AlertRecord,
-        DeliverRecord,
-    )
-}  # fmt: skip
+RECORD_TYPES: dict[str, type[RunRecord]] = {cls.STAGE: cls for cls in (
+    IngestRecord, ValidateRecord, FeatureRecord, TrainRecord, ScoreRecord, AlertRecord,
+    DeliverRecord)}  # fmt: skip

@@ -54,6 +54,11 @@ class ModelKind(Protocol):
     #: (if any) are for evaluation only.
     learns_from_labels: bool
 
+    def uses_verdicts(self, cfg: ModelConfig) -> bool:
+        """True when analysts' verdicts (``verdict_label``, ``models.labels``) shape the fit, so
+        the train stage adds them to the window's sessions and counts them."""
+        ...
+
     def algorithm(self, cfg: ModelConfig) -> str:
         """Short name of what is fit, for version names (``supervised-gbt-...``)."""
         ...
@@ -78,6 +83,11 @@ class _Unsupervised:
     name = "unsupervised"
     learns_from_labels = False
 
+    def uses_verdicts(self, cfg: ModelConfig) -> bool:
+        # True positives leave the set "normal" is learnt from (all sessions, or the human
+        # ones); with fit_on: human false positives join it.
+        return True
+
     def algorithm(self, cfg: ModelConfig) -> str:
         return "ensemble"
 
@@ -92,6 +102,10 @@ class _Unsupervised:
             from spark_jobs.models.general.pretrained import judged_human
 
             df = judged_human(df, cfg.pretrained)
+        else:
+            from spark_jobs.models.labels import without_confirmed_bots
+
+            df = without_confirmed_bots(df)
         return ensemble.fit(df, features, cfg)
 
     def load(self, spark: Any, path: str) -> FittedModel:
@@ -105,6 +119,9 @@ class _Supervised:
 
     name = "supervised"
     learns_from_labels = True
+
+    def uses_verdicts(self, cfg: ModelConfig) -> bool:
+        return True
 
     def algorithm(self, cfg: ModelConfig) -> str:
         return cfg.algorithm
@@ -130,6 +147,9 @@ class _Pretrained:
 
     name = "pretrained"
     learns_from_labels = False
+
+    def uses_verdicts(self, cfg: ModelConfig) -> bool:
+        return True  # as labels of the local classifier
 
     def algorithm(self, cfg: ModelConfig) -> str:
         return cfg.pretrained

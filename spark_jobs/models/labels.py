@@ -1,10 +1,14 @@
 """Bot / not-bot labels for supervised training: from a label file, from self-declared crawlers,
-or both.
+or both, and analysts' verdicts on alerts over all of them.
 
 Label files come from people or from published data sets, so they are read strictly: a key
 labelled both ways is an error (training on it would silently teach noise), a missing file is
 an error naming the path (a glob that matches nothing would otherwise train on weak labels
 alone). Labels are small next to the features, so they are broadcast into the join.
+
+An analyst's verdict (``botwatch feedback``) is the surest label there is: a true positive
+labels the alerted entity's sessions of the alerted interval (and the alerted session) bot, a
+false positive human, whatever the file or the user agent says (``with_verdict_labels``).
 """
 
 from __future__ import annotations
@@ -17,11 +21,14 @@ from pyspark.sql import functions as F
 
 from spark_jobs.config.model import LabelSource, ModelConfig
 from spark_jobs.errors import StageFailed
-from spark_jobs.lake import storage
+from spark_jobs.lake import layout, storage
 
 log = logging.getLogger("botwatch")
 
 LABEL = "label"
+#: The label an analyst's verdict gives a session (null: no verdict covers it).
+VERDICT_LABEL = "verdict_label"
+VERDICT_VALUES = {"true_positive": 1.0, "false_positive": 0.0}
 
 
 def _path_matches(spark: Any, path: str) -> bool:
@@ -136,14 +143,20 @@ def training_labels(
     )
     if cfg.weak_labels:
         df = with_weak_labels(df)
+    verdicts = VERDICT_LABEL in df.columns
+    if verdicts:
+        current = F.col(LABEL) if LABEL in df.columns else F.lit(None).cast("double")
+        df = df.withColumn(LABEL, F.coalesce(F.col(VERDICT_LABEL), current))
     if LABEL not in df.columns:  # unreachable with a valid config; keeps the contract simple
         raise StageFailed("no labels: the config has neither a label file nor weak_labels")
     labelled = df.where(F.col(LABEL).isNotNull())
+    by_verdict = F.col(VERDICT_LABEL).isNotNull() if verdicts else F.lit(False)
     counts = labelled.agg(
         F.count(F.when(F.col(LABEL) == 1.0, 1)).alias("positives"),
         F.count(F.when(F.col(LABEL) == 0.0, 1)).alias("negatives"),
-        F.count(F.when(F.col("_from_file"), 1)).alias("from_file"),
-        F.count(F.when(~F.col("_from_file"), 1)).alias("weak"),
+        F.count(F.when(F.col("_from_file") & ~by_verdict, 1)).alias("from_file"),
+        F.count(F.when(~F.col("_from_file") & ~by_verdict, 1)).alias("weak"),
+        *([F.count(F.when(by_verdict, 1)).alias("from_verdict")] if verdicts else []),
     ).first()
     summary.update({k: int(v) for k, v in counts.asDict().items()})
     if cfg.labels is not None and summary["file_keys_matched"] == 0:
@@ -153,4 +166,57 @@ def training_labels(
             cfg.labels.path,
             cfg.labels.match,
         )
-    return labelled.drop("_from_file"), summary
+    return labelled.drop("_from_file", VERDICT_LABEL), summary
+
+
+def _covered(verdict: Any, columns: list[str]) -> Column:
+    """The sessions a verdict speaks for: the alerted entity's in the alerted interval (by the
+    ``interval`` partition column when read with it, else by ``session_start``), and the alerted
+    session itself (all of it, when sessions are the log's own ids)."""
+    if "interval" in columns:
+        during = F.col("interval").cast("string") == layout.interval_key(verdict.interval_start)
+    else:
+        start = F.col("session_start")
+        during = (start >= F.lit(verdict.interval_start)) & (start < F.lit(verdict.interval_end))
+    covered = (F.col("entity") == F.lit(verdict.entity)) & during
+    if verdict.session:
+        covered = covered | (F.col("session") == F.lit(verdict.session))
+    return covered
+
+
+def with_verdict_labels(features_df: DataFrame, verdicts: list[Any]) -> DataFrame:
+    """Add ``verdict_label`` (1.0 bot, 0.0 human, null) from analysts' verdicts
+    (``lifecycle.Verdict``); where two cover a session, the later alerted interval wins (a
+    true positive on a tie). ``features_df`` unchanged when there are none."""
+    if not verdicts:
+        return features_df
+    label = None
+    latest_first = sorted(
+        verdicts, key=lambda v: (v.interval_start, v.verdict == "true_positive"), reverse=True
+    )
+    for verdict in latest_first:
+        value, covered = (
+            F.lit(VERDICT_VALUES[verdict.verdict]),
+            _covered(verdict, features_df.columns),
+        )
+        label = F.when(covered, value) if label is None else label.when(covered, value)
+    return features_df.withColumn(VERDICT_LABEL, label)
+
+
+def verdict_counts(features_df: DataFrame) -> dict[str, int]:
+    """Sessions labelled by verdicts, by kind: ``{"true_positive": n, "false_positive": m}``."""
+    if VERDICT_LABEL not in features_df.columns:
+        return dict.fromkeys(VERDICT_VALUES, 0)
+    row = features_df.agg(
+        *[F.count(F.when(F.col(VERDICT_LABEL) == v, 1)).alias(k) for k, v in VERDICT_VALUES.items()]
+    ).first()
+    return {k: int(row[k]) for k in VERDICT_VALUES}
+
+
+def without_confirmed_bots(df: DataFrame) -> DataFrame:
+    """The sessions an anomaly ensemble with ``fit_on: all`` learns as normal: all but those
+    an analyst confirmed as bots (true-positive verdicts), which would teach it that they are
+    normal."""
+    if VERDICT_LABEL not in df.columns:
+        return df
+    return df.where(F.coalesce(F.col(VERDICT_LABEL) != 1.0, F.lit(True)))

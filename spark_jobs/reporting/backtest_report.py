@@ -37,6 +37,8 @@ class IntervalResult:
     seconds: float = 0.0
     log_file: str = ""
     alerts: list[dict[str, Any]] = field(default_factory=list)
+    #: Entities over the threshold the use case's ``when:`` left out (None without one).
+    scoped_out: int | None = None
 
 
 def header(
@@ -71,14 +73,21 @@ def alert_line(record: dict[str, Any]) -> str:
     )
 
 
+def history_line(usecase: UseCase, result: IntervalResult) -> str:
+    """A history interval (``--history-from``): its features are there to train on."""
+    day = result.start.astimezone(ZoneInfo(usecase.timezone))
+    return f"  {day:{_TIME}}  history: ingested, features for training ({result.seconds:.0f} s)"
+
+
 def interval_lines(usecase: UseCase, result: IntervalResult) -> str:
     day = result.start.astimezone(ZoneInfo(usecase.timezone))
     head = f"  {day:{_TIME}}  "
     if result.failed_stage:
         return f"{head}FAILED in {result.failed_stage} ({result.seconds:.0f} s); log: {result.log_file}"
     statuses = Counter(r.get("status") for r in result.alerts)
+    scoped = "" if result.scoped_out is None else f"  scoped out {result.scoped_out}"
     lines = [
-        f"{head}raised {statuses['raised']}  suppressed {statuses['suppressed']}  "
+        f"{head}raised {statuses['raised']}  suppressed {statuses['suppressed']}{scoped}  "
         f"({result.seconds:.0f} s)"
     ]
     lines += [alert_line(r) for r in result.alerts]
@@ -102,7 +111,8 @@ def summary(results: Sequence[IntervalResult], planned: int) -> str:
         f"summary: {len(results)} of {planned} interval(s) run, {len(failed)} failed, "
         f"{quiet} without an alert; raised {raised}, suppressed {sum(kinds.values())} ({by_kind})"
     )
-    return text
+    scoped = [r.scoped_out for r in results if r.scoped_out is not None]
+    return f"{text}; scoped out {sum(scoped)}" if scoped else text
 
 
 def write_jsonl(path: str, results: Sequence[IntervalResult]) -> None:

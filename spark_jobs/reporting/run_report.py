@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from pyspark.sql import functions as F
 
+from spark_jobs.alerting import feedback
 from spark_jobs.lake import layout, records, storage
 from spark_jobs.lake.runs import StageContext
 
@@ -71,6 +72,18 @@ def trend(spark: Any, ctx: StageContext, counts: dict[str, int], runs: int) -> l
     return points
 
 
+def verdict_counts(spark: Any, ctx: StageContext, suppressed: list[dict]) -> dict[str, int]:
+    """Rows of the counts table on analysts' verdicts (``botwatch feedback``): the candidates
+    they suppressed in this run (their reasons are in the suppressed table) and the verdicts
+    recorded so far for the use case, by kind."""
+    recorded = feedback.counts(feedback.read_records(spark, ctx.lake_root, ctx.usecase.id))
+    return {
+        "suppressed by verdict": len(feedback.by_verdict(suppressed)),
+        "false positives recorded": recorded["false_positive"],
+        "true positives recorded": recorded["true_positive"],
+    }
+
+
 def report_data(
     spark: Any, ctx: StageContext, counts: dict[str, int], docs: list[dict], suppressed: list[dict]
 ) -> dict[str, Any]:
@@ -93,6 +106,7 @@ def report_data(
             "candidates": counts["candidates"],
             "alerts": counts["alerts"],
             "suppressed": counts["suppressed"],
+            **verdict_counts(spark, ctx, suppressed),
         },
         "score_histogram": score_histogram(scores),
         "alerts": docs,

@@ -19,7 +19,6 @@ import argparse
 import contextlib
 import importlib
 import logging
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -30,7 +29,6 @@ from zoneinfo import ZoneInfo
 
 from spark_jobs.config.loading import load_usecase
 from spark_jobs.config.usecase import UseCase
-from spark_jobs.errors import ConfigError
 from spark_jobs.lake import layout, storage
 from spark_jobs.reporting.backtest_report import IntervalResult
 from spark_jobs.stage import SPARK_STAGES
@@ -41,13 +39,29 @@ KEPT_DATASETS = ("feedback",)
 LAKE_SUFFIX = "-backtest"
 
 
-def intervals(usecase: UseCase, first: date, last: date) -> list[tuple[datetime, datetime]]:
-    """The DAG's data intervals (its cron, in its time zone) that start on days first..last."""
+def day_or_instant(text: str) -> date | datetime:
+    """``2015-05-17`` (a whole day) or ``2019-10-15T03:00`` (an interval start)."""
+    return datetime.fromisoformat(text) if "T" in text or " " in text else date.fromisoformat(text)
+
+
+def bound(value: date | datetime, zone: ZoneInfo, after: bool) -> datetime:
+    """The first instant of ``value`` (``after``: just past its last one), in ``zone``."""
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=zone)
+        return moment + timedelta(seconds=1) if after else moment
+    day = value + timedelta(days=1) if after else value
+    return datetime.combine(day, datetime.min.time(), tzinfo=zone)
+
+
+def intervals(
+    usecase: UseCase, first: date | datetime, last: date | datetime
+) -> list[tuple[datetime, datetime]]:
+    """The DAG's data intervals (its cron, in its time zone) that start from ``first`` to
+    ``last``: whole days for dates, or interval starts for instants (hourly use cases)."""
     from croniter import croniter  # comes with Airflow; the backtest runs where the CLI does
 
     zone = ZoneInfo(usecase.timezone)
-    begin = datetime.combine(first, datetime.min.time(), tzinfo=zone)
-    stop = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+    begin, stop = bound(first, zone, after=False), bound(last, zone, after=True)
     tick = croniter(usecase.schedule, begin - timedelta(seconds=1)).get_next(datetime)
     found = []
     while tick < stop:
@@ -91,23 +105,42 @@ def captured(log_path: Path) -> Iterator[None]:
         root.handlers = saved
 
 
+#: What a history interval runs: enough for later intervals' models to train on.
+HISTORY_STAGES = SPARK_STAGES[: SPARK_STAGES.index("feature") + 1]
+
+
 def run_interval(
-    spark: Any, config: str, lake: str, start: datetime, end: datetime, log_path: Path
+    spark: Any,
+    config: str,
+    lake: str,
+    interval: tuple[datetime, datetime],
+    log_path: Path,
+    stages: tuple[str, ...] = SPARK_STAGES,
 ) -> IntervalResult:
-    """Ingest to alert for one interval through the stage entrypoints; stops at a failure."""
+    """The stages of one interval through their entrypoints (ingest to alert, or only the
+    history stages); stops at a failure."""
+    start, end = interval
     result = IntervalResult(start, end, log_file=str(log_path))
     argv = ["--config", config, "--start", start.isoformat(), "--end", end.isoformat()]
     began = time.monotonic()
     with captured(log_path):
-        for stage in SPARK_STAGES:
+        for stage in stages:
             module = importlib.import_module(f"spark_jobs.{stage}")
             if module.main([*argv, "--lake", lake]) != 0:
                 result.failed_stage = stage
                 break
     result.seconds = time.monotonic() - began
-    if result.failed_stage is None:
+    if result.failed_stage is None and stages == SPARK_STAGES:
         result.alerts = alert_records(spark, lake, config, start)
+        result.scoped_out = scoped_out(spark, lake, config, start)
     return result
+
+
+def scoped_out(spark: Any, lake: str, config: str, start: datetime) -> int | None:
+    """How many entities the use case's ``when:`` kept from alerting (the alert run record)."""
+    usecase = load_usecase(config)
+    path = f"{layout.partition_path(lake, 'runs', usecase.id, start)}/alert.json"
+    return storage.read_json(spark, path).get("scoped_out") if storage.exists(spark, path) else None
 
 
 def alert_records(spark: Any, lake: str, config: str, start: datetime) -> list[dict[str, Any]]:
@@ -120,50 +153,40 @@ def alert_records(spark: Any, lake: str, config: str, start: datetime) -> list[d
     return [row.asDict(recursive=True) for row in rows]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="botwatch backtest",
-        description=__doc__.splitlines()[0],
-        epilog="Nothing is delivered. Exit 1 when an interval's stage failed (its log is named).",
-    )
-    parser.add_argument("--config", required=True, help="use-case YAML file")
-    parser.add_argument("--from", dest="first", required=True, type=date.fromisoformat,
-                        help="first data day (YYYY-MM-DD, the use case's time zone)")  # fmt: skip
-    parser.add_argument("--to", dest="last", required=True, type=date.fromisoformat,
-                        help="last data day, inclusive")  # fmt: skip
-    parser.add_argument("--lake", help=f"backtest lake (default: the lake root + {LAKE_SUFFIX})")
-    parser.add_argument("--out", help="also write every alert record as JSON lines here")
-    parser.add_argument("--keep-going", action="store_true",
-                        help="go on with the next interval after a failed one")  # fmt: skip
-    args = parser.parse_args(argv)
-    if args.last < args.first:
-        parser.error(f"--to {args.last} is before --from {args.first}")
-    try:
-        usecase = load_usecase(args.config)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+def _history(
+    usecase: UseCase, first: date | datetime | None, until: date | datetime
+) -> list[tuple[datetime, datetime]]:
+    """The intervals from ``first`` that start before ``until``'s first instant."""
+    if first is None:
+        return []
+    stop = bound(until, ZoneInfo(usecase.timezone), after=False)
+    return [i for i in intervals(usecase, first, until) if i[0] < stop]
+
+
+def run_backtest(usecase: UseCase, args: argparse.Namespace, lake: str) -> list[IntervalResult]:
+    """Every interval of the days asked for, in order; printed as they finish."""
     from spark_jobs.reporting import backtest_report
     from spark_jobs.session import spark_session
 
     todo = intervals(usecase, args.first, args.last)
-    lake = backtest_lake(usecase, args.lake)
+    history = _history(usecase, args.history, args.first)
     logs = Path(tempfile.gettempdir()) / "botwatch-backtest" / usecase.id
     logs.mkdir(parents=True, exist_ok=True)
     print(backtest_report.header(usecase, todo, lake, logs), flush=True)
     spark = spark_session(f"botwatch-backtest-{usecase.id}", "local", usecase.spark)
     reset_lake(spark, lake, usecase.id)
-    results = []
-    for start, end in todo:
-        log_path = logs / f"{layout.interval_key(start)}.log"
+    results: list[IntervalResult] = []
+    for interval in [*history, *todo]:
+        log_path = logs / f"{layout.interval_key(interval[0])}.log"
         log_path.unlink(missing_ok=True)
-        result = run_interval(spark, args.config, lake, start, end, log_path)
+        stages = HISTORY_STAGES if interval in history else SPARK_STAGES
+        result = run_interval(spark, args.config, lake, interval, log_path, stages)
+        if stages == HISTORY_STAGES and not result.failed_stage:
+            print(backtest_report.history_line(usecase, result), flush=True)
+            continue
         results.append(result)
         print(backtest_report.interval_lines(usecase, result), flush=True)
         if result.failed_stage and not args.keep_going:
             break
     print(backtest_report.summary(results, len(todo)))
-    if args.out:
-        backtest_report.write_jsonl(args.out, results)
-        print(f"alert records: {args.out}")
-    return 1 if any(r.failed_stage for r in results) else 0
+    return results

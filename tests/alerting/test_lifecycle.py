@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -11,6 +11,8 @@ from spark_jobs.alerting.lifecycle import (
     RAISED,
     SUPPRESSED,
     Candidate,
+    Decision,
+    Verdict,
     allowlist_reason,
     decide,
     prior_alerts,
@@ -165,3 +167,74 @@ def test_severity_labels_and_config_checks():
         AlertConfig(severity={"high": 99, "critical": 98})
     with pytest.raises(ValueError, match="sink names must be unique"):
         AlertConfig(sinks=[{"type": "file"}, {"type": "file", "path": "b.jsonl"}])
+
+
+# --- analysts' verdicts (botwatch feedback) ---------------------------------------------------
+
+
+def _verdict(entity, verdict="false_positive", day=17, until=None, alert_id=None, analyst="ann"):
+    start = datetime(2015, 5, day, tzinfo=UTC)
+    return Verdict(alert_id or f"{entity}-alert-{day:02d}-0123456789", entity, verdict,
+                   "partner's checker", analyst, start, start + timedelta(days=1), until)  # fmt: skip
+
+
+def _at(day, cands, verdicts, days=30, **kwargs):
+    start = datetime(2015, 5, day, tzinfo=UTC)
+    iso = f"2015-05-{day:02d}T00:00:00Z"
+    return decide(cands, allowlist=list(kwargs.get("allowlist", ())),
+                  prior=prior_alerts({"k": list(kwargs.get("prior", ()))}), interval_start=start,
+                  interval_start_iso=iso, window_start_iso=kwargs.get("window", iso),
+                  realert_minutes=1440, max_alerts=10, verdicts=verdicts,
+                  false_positive_days=days)  # fmt: skip
+
+
+def test_a_false_positive_suppresses_the_entity_in_later_intervals_with_its_reason():
+    verdicts = [_verdict("a", alert_id="0123456789abcdef")]
+    got = _at(20, [_cand("a"), _cand("b")], verdicts)
+    assert got["id-a"] == Decision(
+        SUPPRESSED, "verdict: false positive (analyst ann, alert 0123456789ab): partner's checker"
+    )
+    assert got["id-b"].status == RAISED
+    # Not the alerted interval itself (a rerun raises the same alert again), nor earlier ones.
+    assert _at(17, [_cand("a")], verdicts)["id-a"].status == RAISED
+    assert _at(16, [_cand("a")], verdicts)["id-a"].status == RAISED
+
+
+@pytest.mark.parametrize(
+    ("until", "days", "day", "status"),
+    [
+        (date(2015, 5, 20), 30, 20, SUPPRESSED),  # until is an inclusive data day
+        (date(2015, 5, 20), 30, 21, RAISED),
+        (None, 3, 20, SUPPRESSED),  # the policy: 3 days of data after the alerted interval
+        (None, 3, 21, RAISED),
+        (None, 0, 18, RAISED),  # 0: only verdicts with until suppress
+        (date(2015, 5, 25), 0, 25, SUPPRESSED),  # until wins over the policy
+    ],
+)
+def test_a_false_positive_lasts_until_its_day_or_the_policy_window(until, days, day, status):
+    got = _at(day, [_cand("a")], [_verdict("a", until=until)], days=days)
+    assert got["id-a"].status == status
+
+
+def test_a_true_positive_never_suppresses_and_the_latest_verdict_wins():
+    assert _at(20, [_cand("a")], [_verdict("a", "true_positive")])["id-a"].status == RAISED
+    later_tp = [_verdict("a", day=17), _verdict("a", "true_positive", day=18)]
+    assert _at(20, [_cand("a")], later_tp)["id-a"].status == RAISED
+    later_fp = [_verdict("a", "true_positive", day=17), _verdict("a", day=18, analyst="bo")]
+    assert "(analyst bo, alert a-alert-18-0" in _at(20, [_cand("a")], later_fp)["id-a"].reason
+
+
+def test_the_allowlist_comes_before_a_verdict_and_a_verdict_before_realert():
+    verdicts = [_verdict("a"), _verdict("b")]
+    allow = _entries({"entity": "a", "reason": "partner"})
+    prior = [_doc("b", "2015-05-19T12:00:00Z", "old-b")]
+    got = _at(20, [_cand("a"), _cand("b")], verdicts, allowlist=allow, prior=prior,
+              window="2015-05-19T00:00:00Z")  # fmt: skip
+    assert got["id-a"].reason == "allowlist: partner (entity)"
+    assert got["id-b"].reason.startswith("verdict: false positive (analyst ann, alert b-alert-17")
+
+
+def test_alerts_take_a_false_positive_policy_window():
+    assert AlertConfig().false_positive_days == 30
+    with pytest.raises(ValueError, match="greater than or equal to 0"):
+        AlertConfig(false_positive_days=-1)

@@ -58,6 +58,17 @@ BROKEN = [
         "an id may contain lowercase letters, digits and _, must start with a letter and be 2 to 63 characters long; got the text 'Login-Abuse'",
     ),
     ("bad_log_format", "source.log_format", "cannot read the directive at '%{Referer'"),
+    (
+        "bad_when_name",
+        "when",
+        "unknown name 'status_404_shar'; did you mean 'status_404_share'? names are the features of docs/features.md and declared_crawler, spoofed_crawler, crawler_operator, crawler_name, user_agent, client",
+    ),
+    ("bad_when_syntax", "when", "syntax error in 'requests >= 5 and': invalid syntax"),
+    (
+        "bad_when_type",
+        "when",
+        "'night_share' is a number, not a condition: and/or joins conditions; compare it, e.g. `night_share >= 1`",
+    ),
     ("bad_month", "start_date", "not a date: 2014-13-01 (month 13; months are 1 to 12)"),
     (
         "bad_sink_name",

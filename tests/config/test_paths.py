@@ -89,3 +89,11 @@ def test_unset_env_vars_are_those_without_default(monkeypatch):
     monkeypatch.delenv("BOTWATCH_UNSET", raising=False)
     text = "${BOTWATCH_SET}/${BOTWATCH_EMPTY}/${BOTWATCH_UNSET}/${BOTWATCH_UNSET:-d}"
     assert unset_env_vars(text) == ["BOTWATCH_EMPTY", "BOTWATCH_UNSET"]
+
+
+def test_local_paths_are_normalised_as_spark_names_the_files_it_reads():
+    # The source store matches Spark's file names (normalised) with the glob's: a `..` in a
+    # config's path (../shared/logs/*) made ingest fail with a KeyError on the file's name.
+    assert resolve_path("../shared/logs/*.gz", "/work/main") == "/work/shared/logs/*.gz"
+    assert resolve_path("/data/./logs/../x/{a,b}.log") == "/data/x/{a,b}.log"
+    assert resolve_path("s3a://bucket/a/../b/*.gz") == "s3a://bucket/a/../b/*.gz"

@@ -56,6 +56,9 @@ def test_fit_and_load_go_to_the_kinds_module(monkeypatch, kind, module):
     target = pytest.importorskip(module)
     monkeypatch.setattr(target, "fit", lambda df, features, cfg: ("fit", df, features, cfg))
     monkeypatch.setattr(target, "load", lambda spark, path: ("load", spark, path))
+    from spark_jobs.models import labels
+
+    monkeypatch.setattr(labels, "without_confirmed_bots", lambda df: df)  # no verdicts here
     entry = model_kind(kind)
     cfg = ModelConfig(kind=kind, weak_labels=kind == "supervised")
     assert entry.fit("df", ["requests"], cfg) == ("fit", "df", ["requests"], cfg)
@@ -98,3 +101,11 @@ def test_looking_a_kind_up_does_not_import_spark_ml():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_which_kinds_learn_from_analysts_verdicts():
+    assert model_kind("unsupervised").uses_verdicts(ModelConfig()) is True  # bots leave the fit
+    assert model_kind("unsupervised").uses_verdicts(ModelConfig(fit_on="human")) is True
+    supervised = ModelConfig(kind="supervised", weak_labels=True)
+    assert model_kind("supervised").uses_verdicts(supervised) is True
+    assert model_kind("pretrained").uses_verdicts(ModelConfig(kind="pretrained")) is True

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
+from spark_jobs.alerting.lifecycle import Verdict
 from spark_jobs.config.model import LabelSource, ModelConfig
-from spark_jobs.models.labels import read_labels, training_labels, with_labels, with_weak_labels
+from spark_jobs.models.labels import (
+    VERDICT_LABEL,
+    read_labels,
+    training_labels,
+    verdict_counts,
+    with_labels,
+    with_verdict_labels,
+    with_weak_labels,
+    without_confirmed_bots,
+)
 
 
 def _as_dict(df) -> dict:
@@ -139,3 +151,55 @@ def test_training_labels_combines_file_and_weak_labels(spark, tmp_path):
     )
     assert weak_only.count() == 4
     assert summary["positives"] == 1 and summary["weak"] == 4 and summary["file_keys"] == 0
+
+
+def _verdict(entity, verdict, day, session=None):
+    start = datetime(2015, 5, day, tzinfo=UTC)
+    return Verdict(f"{entity}-{day}", entity, verdict, "why", "ann", start,
+                   start + timedelta(days=1), session=session)  # fmt: skip
+
+
+def _sessions(spark):
+    rows = [
+        ("e1", "e1#a", datetime(2015, 5, 17, 3, tzinfo=UTC), 0.0, "20150517T000000Z"),
+        ("e1", "e1#b", datetime(2015, 5, 18, 3, tzinfo=UTC), 0.0, "20150518T000000Z"),
+        ("e2", "e2#a", datetime(2015, 5, 17, 5, tzinfo=UTC), 1.0, "20150517T000000Z"),
+        ("e3", "e3#a", datetime(2015, 5, 18, 9, tzinfo=UTC), 0.0, "20150518T000000Z"),
+    ]
+    return spark.createDataFrame(rows, "entity string, session string, session_start timestamp, "
+                                 "declared_crawler double, interval string")  # fmt: skip
+
+
+def test_verdicts_label_the_alerted_entitys_sessions_of_the_alerted_interval(spark):
+    verdicts = [
+        _verdict("e1", "true_positive", 17),
+        _verdict("e2", "false_positive", 17),
+        _verdict("e3", "false_positive", 16, session="e3#a"),  # by the alerted session
+        _verdict("e3", "true_positive", 18),  # the later verdict wins
+    ]
+    sessions = _sessions(spark)
+    for df in (sessions, sessions.drop("interval")):  # by partition, or by session_start
+        labelled = with_verdict_labels(df, verdicts)
+        got = {r["session"]: r[VERDICT_LABEL] for r in labelled.collect()}
+        assert got == {"e1#a": 1.0, "e1#b": None, "e2#a": 0.0, "e3#a": 1.0}
+        assert verdict_counts(labelled) == {"true_positive": 2, "false_positive": 1}
+    assert with_verdict_labels(sessions, []) is sessions
+
+
+def test_verdicts_override_file_and_weak_labels_in_training(spark):
+    labelled_df = with_verdict_labels(_sessions(spark), [_verdict("e2", "false_positive", 17)])
+    cfg = ModelConfig(kind="supervised", weak_labels=True)
+    labelled, summary = training_labels(spark, labelled_df, cfg)
+    assert {r["session"]: r["label"] for r in labelled.collect()} == {
+        "e1#a": 0.0, "e1#b": 0.0, "e2#a": 0.0, "e3#a": 0.0,
+    }  # fmt: skip
+    assert VERDICT_LABEL not in labelled.columns
+    assert (summary["from_verdict"], summary["weak"], summary["positives"]) == (1, 3, 0)
+
+
+def test_confirmed_bots_leave_what_an_ensemble_fit_on_all_learns_as_normal(spark):
+    verdicts = [_verdict("e1", "true_positive", 17), _verdict("e2", "false_positive", 17)]
+    kept = without_confirmed_bots(with_verdict_labels(_sessions(spark), verdicts))
+    assert sorted(r["session"] for r in kept.collect()) == ["e1#b", "e2#a", "e3#a"]
+    plain = _sessions(spark)
+    assert without_confirmed_bots(plain) is plain

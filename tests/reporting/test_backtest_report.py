@@ -63,6 +63,18 @@ def test_summary_counts_raised_suppressions_by_kind_and_quiet_intervals():
     )
 
 
+def test_a_scoped_use_case_shows_what_when_left_out():
+    results = [
+        IntervalResult(DAY, NEXT, seconds=2, alerts=[_raised("a", 99.0)], scoped_out=4),
+        IntervalResult(NEXT, NEXT, seconds=2, scoped_out=0),
+    ]
+    first = backtest_report.interval_lines(_usecase(), results[0]).splitlines()[0]
+    assert first == "  2015-05-17 00:00  raised 1  suppressed 0  scoped out 4  (2 s)"
+    assert backtest_report.summary(results, planned=2).endswith(
+        "1 without an alert; raised 1, suppressed 0 (none); scoped out 4"
+    )
+
+
 def test_header_states_the_window_threshold_and_that_nothing_is_delivered(tmp_path):
     text = backtest_report.header(_usecase(threshold=97), [(DAY, NEXT)], "/lake-backtest", tmp_path)
     assert text.splitlines()[0] == (

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +32,8 @@ from spark_jobs.config.model import ModelConfig
 from spark_jobs.errors import StageFailed
 from spark_jobs.lake import storage
 from spark_jobs.models import explain
-from spark_jobs.models.anomaly import gmm
+from spark_jobs.models.anomaly import calibration, gmm
+from spark_jobs.models.anomaly.calibration import persisted
 from spark_jobs.models.anomaly.member_registry import fit_member, load_member
 from spark_jobs.models.anomaly.members import (
     SCALED,
@@ -43,7 +43,15 @@ from spark_jobs.models.anomaly.members import (
     term_col,
     z_col,
 )
-from spark_jobs.models.anomaly.sql import PREFIX, num, quote, total, with_layer, with_percentile
+from spark_jobs.models.anomaly.sql import (
+    ENSEMBLE_RAW,
+    PREFIX,
+    num,
+    quote,
+    total,
+    with_layer,
+    with_percentile,
+)
 from spark_jobs.models.inputs import FittedScaling, clean, fit_log_scaling
 
 log = logging.getLogger("botwatch")
@@ -62,7 +70,7 @@ def _pct_col(member: str) -> str:
     return f"{PREFIX}{member}_pct"
 
 
-ENSEMBLE_RAW, SCORE_PCT, WEIGHTS = PREFIX + "ensemble", PREFIX + "score", PREFIX + "weights"
+SCORE_PCT, WEIGHTS = PREFIX + "score", PREFIX + "weights"
 
 
 def fit_preprocessing(data: DataFrame, features: Sequence[str]) -> FittedScaling:
@@ -92,6 +100,14 @@ class AnomalyModel:
     profile: dict[str, Any]
     params: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    #: ``calibration: interval_max``: each training interval's top ensemble raw score, sorted.
+    interval_maxima: list[float] = field(default_factory=list)
+
+    def _published_quantiles(self) -> list[float]:
+        """What ``score`` is the percentile of (``models.anomaly.calibration``)."""
+        if self.params.get("calibration") == "interval_max":
+            return self.interval_maxima
+        return self.ensemble_quantiles
 
     def _with_raw(self, df: DataFrame) -> DataFrame:
         """Only the log1p stage runs here: standardisation is redone in SQL from the scaler's
@@ -149,7 +165,7 @@ class AnomalyModel:
         out = with_percentile(
             self._with_ensemble(self._with_raw(df)),
             ENSEMBLE_RAW,
-            self.ensemble_quantiles,
+            self._published_quantiles(),
             SCORE_PCT,
         ).transform(self._with_weights)
         pairs = ", ".join(f"'{m.name}', {quote(_pct_col(m.name))}" for m in self.members)
@@ -176,6 +192,7 @@ class AnomalyModel:
             "member_order": [m.name for m in self.members],
             "member_quantiles": self.member_quantiles,
             "ensemble_quantiles": self.ensemble_quantiles,
+            "interval_maxima": self.interval_maxima,
             "profile": self.profile,
             "params": self.params,
             "metrics": self.metrics,
@@ -200,41 +217,8 @@ def load(spark, path: str) -> AnomalyModel:
         profile=document["profile"],
         params=document["params"],
         metrics=document["metrics"],
+        interval_maxima=document.get("interval_maxima", []),
     )
-
-
-@contextmanager
-def _persisted(df: DataFrame):
-    df = df.persist()
-    try:
-        yield df
-    finally:
-        df.unpersist()
-
-
-def _quantiles(df: DataFrame, columns: list[str], relative_error: float) -> list[list[float]]:
-    probs = [i / (N_QUANTILES - 1) for i in range(N_QUANTILES)]
-    return [
-        sorted(float(q) for q in qs) for qs in df.approxQuantile(columns, probs, relative_error)
-    ]
-
-
-def _calibrate(model: AnomalyModel, train: DataFrame, relative_error: float) -> None:
-    """Store the training sessions' quantiles of each member's raw measure, then of the
-    ensemble's raw score (which needs the former): two passes over the persisted measures."""
-    names = [m.name for m in model.members]
-    measured = model._measure(train).select(*[raw_col(n) for n in names])
-    with _persisted(measured) as measures:
-        quantiles = _quantiles(measures, [raw_col(n) for n in names], relative_error)
-        model.member_quantiles = dict(zip(names, quantiles, strict=True))
-        ensemble = model._with_ensemble(measures)
-        model.ensemble_quantiles = _quantiles(ensemble, [ENSEMBLE_RAW], relative_error)[0]
-    for name, qs in model.member_quantiles.items():
-        model.metrics["members"][name]["raw_quantiles"] = {
-            "p50": qs[500],
-            "p99": qs[990],
-            "max": qs[-1],
-        }
 
 
 ONE_PARTITION_ROWS = 200_000  # training sets up to this size are fitted in one partition
@@ -249,8 +233,11 @@ def fit(df: DataFrame, features: Sequence[str], cfg: ModelConfig) -> AnomalyMode
     features = list(features)
     if not features:
         raise StageFailed("the anomaly model needs at least one feature")
-    selected = df.select(*[F.col(quote(f)).cast("double").alias(f) for f in features])
-    with _persisted(selected) as data:
+    keep = calibration.extra_columns(df) if cfg.calibration == "interval_max" else []
+    if cfg.calibration == "interval_max" and calibration.INTERVAL not in df.columns:
+        calibration.interval_maxima(df, "")  # raises: says which column is missing
+    selected = df.select(*[F.col(quote(f)).cast("double").alias(f) for f in features], *keep)
+    with persisted(selected) as data:
         distinct_row = "struct(" + ", ".join(clean(f) for f in features) + ")"
         counts = data.selectExpr("count(1)", f"count(DISTINCT {distinct_row})").first()
         rows, distinct = int(counts[0]), int(counts[1])
@@ -265,12 +252,12 @@ def fit(df: DataFrame, features: Sequence[str], cfg: ModelConfig) -> AnomalyMode
         relative_error = 0.0 if rows <= EXACT_QUANTILE_ROWS else 1e-4
         profile = explain.feature_profile(data, features)
         preprocess = fit_preprocessing(data, features)
-        columns = [log_col(j) for j in range(len(features))] + [SCALED]
+        columns = [log_col(j) for j in range(len(features))] + [SCALED, *keep]
         prepared = preprocess.transform(data).select(*columns)
         if rows <= ONE_PARTITION_ROWS:
             # Each KMeans / GMM iteration is a Spark job: one partition is cheaper (bench/).
             prepared = prepared.coalesce(1)
-        with _persisted(prepared) as train:
+        with persisted(prepared) as train:
             train.count()  # materialise it before the raw copy goes
             data.unpersist()
             std = [float(s) for s in preprocess.scaler.std.toArray()]
@@ -293,8 +280,9 @@ def fit(df: DataFrame, features: Sequence[str], cfg: ModelConfig) -> AnomalyMode
                 "n_quantiles": N_QUANTILES,
                 "quantile_relative_error": relative_error,
                 "gmm_reg_covar": gmm.REG_COVAR,
+                "calibration": cfg.calibration,
             }
             metrics = {"rows": rows, "distinct_rows": distinct, "members": member_metrics}
             model = AnomalyModel(features, preprocess, members, {}, [], profile, params, metrics)
-            _calibrate(model, train, relative_error)
+            calibration.calibrate(model, train, relative_error, N_QUANTILES)
     return model

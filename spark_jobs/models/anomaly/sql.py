@@ -24,6 +24,8 @@ from pyspark.sql import DataFrame
 
 #: Prefix of every intermediate column; nothing with it survives ``AnomalyModel.score``.
 PREFIX = "__anomaly_"
+#: The ensemble's raw score: the mean of its members' percentiles.
+ENSEMBLE_RAW = PREFIX + "ensemble"
 #: Quantile lookups first count block heads, then look inside one block: ~2x32 comparisons
 #: instead of one per quantile (those are array lambdas, but small and few).
 BLOCK = 32

@@ -62,9 +62,16 @@ def with_general_prediction(df: DataFrame, name: str) -> DataFrame:
 
 def judged_human(df: DataFrame, name: str) -> DataFrame:
     """The rows of ``df`` the shipped model ``name`` gives a bot probability below 0.5: the
-    population an anomaly ensemble with ``fit_on: human`` learns as normal."""
+    population an anomaly ensemble with ``fit_on: human`` learns as normal. An analyst's
+    verdict (``verdict_label``) overrules the model: a true positive is left out, a false
+    positive kept in."""
+    from spark_jobs.models.labels import VERDICT_LABEL
+
     judged = with_general_prediction(df, name)
-    return judged.where(F.col(GENERAL_COL)["p"] < 0.5).drop(GENERAL_COL)
+    human = F.col(GENERAL_COL)["p"] < 0.5
+    if VERDICT_LABEL in df.columns:
+        human = F.coalesce(F.col(VERDICT_LABEL) == 0.0, human)
+    return judged.where(human).drop(GENERAL_COL)
 
 
 @dataclass
@@ -119,7 +126,7 @@ def _local_model(df: DataFrame, features: Sequence[str], cfg: ModelConfig):
     from spark_jobs.models import labels
     from spark_jobs.models.supervised import classifier
 
-    if cfg.labels is None and not cfg.weak_labels:
+    if cfg.labels is None and not cfg.weak_labels and labels.VERDICT_LABEL not in df.columns:
         return None, 0.0, {}
     labelled, summary = labels.training_labels(df.sparkSession, df, cfg)
     weight = blend_weight(min(summary["positives"], summary["negatives"]), cfg)
